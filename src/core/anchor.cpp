@@ -1,0 +1,1 @@
+int mbert_core_anchor = 0;

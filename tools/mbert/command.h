@@ -1,0 +1,21 @@
+// Each `mbert` subcommand lives in its own cmd_<name>.cpp and registers itself on the root CLI11
+// app through an Add<Name>Command function declared here; main.cpp runs the one that was parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace mbert::cli {
+
+struct Subcommand {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // returns the process exit code; errors go to stderr
+};
+
+Subcommand AddInfoCommand(CLI::App& root);
+Subcommand AddFillMaskCommand(CLI::App& root);
+Subcommand AddEmbedCommand(CLI::App& root);
+Subcommand AddClassifyCommand(CLI::App& root);
+Subcommand AddTokenizeCommand(CLI::App& root);
+
+}  // namespace mbert::cli

@@ -1,1 +1,0 @@
-int mbert_core_anchor = 0;

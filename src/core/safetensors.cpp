@@ -1,0 +1,306 @@
+#include "core/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace mbert {
+
+namespace {
+
+// Headers are small JSON (kilobytes for real models); reject absurd sizes before allocating.
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+
+std::string Errno() { return std::strerror(errno); }
+
+}  // namespace
+
+struct SafetensorsFile::Mapping {
+  void* addr = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr != nullptr && size > 0) munmap(addr, size);
+  }
+};
+
+int64_t TensorView::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Result<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(path + ": cannot open: " + Errno());
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const std::string e = Errno();
+    ::close(fd);
+    return Status::Error(path + ": cannot stat: " + e);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::Error(path + ": not a regular file");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(st.st_size);
+  if (mapping->size > 0) {
+    mapping->addr = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapping->addr == MAP_FAILED) {
+      mapping->addr = nullptr;
+      const std::string e = Errno();
+      ::close(fd);
+      return Status::Error(path + ": mmap failed: " + e);
+    }
+  }
+  ::close(fd);
+  auto parsed = Parse(static_cast<const uint8_t*>(mapping->addr), mapping->size, path);
+  if (!parsed.ok()) return parsed.status();
+  SafetensorsFile file = std::move(parsed).value();
+  file.mapping_ = std::move(mapping);
+  return file;
+}
+
+Result<SafetensorsFile> SafetensorsFile::Parse(const uint8_t* bytes, size_t size,
+                                               const std::string& origin) {
+  const std::string fix = " (re-export the checkpoint with safetensors.torch.save_file)";
+  if (size < 8) {
+    return Status::Error(origin + ": truncated safetensors file: " + std::to_string(size) +
+                         " bytes, fewer than the 8-byte header length" + fix);
+  }
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+  if (header_len > kMaxHeaderBytes || header_len > size - 8) {
+    return Status::Error(origin + ": corrupt safetensors header: declared header length " +
+                         std::to_string(header_len) + " but the file has " +
+                         std::to_string(size) + " bytes" + fix);
+  }
+  nlohmann::json header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, nullptr,
+                                                /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    return Status::Error(origin + ": corrupt safetensors header: not a JSON object" + fix);
+  }
+  const uint8_t* data = bytes + 8 + header_len;
+  const uint64_t data_size = size - 8 - header_len;
+
+  SafetensorsFile file;
+  file.path_ = origin;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const nlohmann::json& entry = it.value();
+    if (name == "__metadata__") {
+      if (!entry.is_object()) return Status::Error(origin + ": __metadata__ is not an object");
+      for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (m.value().is_string()) file.metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = origin + ": tensor '" + name + "'";
+    if (!entry.is_object()) return Status::Error(where + ": header entry is not an object");
+    auto dt = entry.find("dtype");
+    auto sh = entry.find("shape");
+    auto off = entry.find("data_offsets");
+    if (dt == entry.end() || !dt->is_string())
+      return Status::Error(where + ": missing string field 'dtype'");
+    if (sh == entry.end() || !sh->is_array())
+      return Status::Error(where + ": missing array field 'shape'");
+    if (off == entry.end() || !off->is_array() || off->size() != 2)
+      return Status::Error(where + ": 'data_offsets' must be [begin, end]");
+    auto dtype = ParseDType(dt->get<std::string>());
+    if (!dtype) return Status::Error(where + ": unknown dtype '" + dt->get<std::string>() + "'");
+    TensorView view;
+    view.name = name;
+    view.dtype = *dtype;
+    uint64_t numel = 1;
+    for (const auto& d : *sh) {
+      if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
+        return Status::Error(where + ": shape entries must be non-negative integers");
+      const uint64_t v = d.get<uint64_t>();
+      if (v != 0 && numel > (std::numeric_limits<uint64_t>::max() >> 4) / v)
+        return Status::Error(where + ": shape too large");
+      numel *= v;
+      view.shape.push_back(static_cast<int64_t>(v));
+    }
+    if (!(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
+      return Status::Error(where + ": data_offsets must be non-negative integers");
+    const uint64_t begin = (*off)[0].get<uint64_t>();
+    const uint64_t end = (*off)[1].get<uint64_t>();
+    const uint64_t expect = numel * static_cast<uint64_t>(DTypeSize(*dtype));
+    if (begin > end || end > data_size) {
+      return Status::Error(where + ": data_offsets [" + std::to_string(begin) + ", " +
+                           std::to_string(end) + "] outside the data region of " +
+                           std::to_string(data_size) + " bytes (truncated file?)" + fix);
+    }
+    if (end - begin != expect) {
+      return Status::Error(where + ": " + std::to_string(end - begin) + " bytes for shape " +
+                           ShapeString(view.shape) + " of " + std::string(DTypeName(*dtype)) +
+                           ", expected " + std::to_string(expect));
+    }
+    view.data = data + begin;
+    view.nbytes = static_cast<size_t>(expect);
+    file.index_[name] = file.tensors_.size();
+    file.tensors_.push_back(std::move(view));
+  }
+  return file;
+}
+
+const TensorView* SafetensorsFile::Find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+Status ConvertToFloat(const TensorView& v, float* out, const std::string& origin) {
+  const int64_t n = v.numel();
+  switch (v.dtype) {
+    case DType::kF32:
+      std::memcpy(out, v.data, static_cast<size_t>(n) * 4);
+      return Status::Ok();
+    case DType::kBF16:
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, v.data + 2 * i, 2);
+        out[i] = Bf16ToFloat(h);
+      }
+      return Status::Ok();
+    case DType::kF16:
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, v.data + 2 * i, 2);
+        out[i] = F16ToFloat(h);
+      }
+      return Status::Ok();
+    case DType::kF64:
+      for (int64_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, v.data + 8 * i, 8);
+        out[i] = static_cast<float>(d);
+      }
+      return Status::Ok();
+    default:
+      return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
+                           std::string(DTypeName(v.dtype)) +
+                           "; expected a floating type (F32, BF16, F16, F64)");
+  }
+}
+
+Result<std::vector<int32_t>> ReadInt32(const TensorView& v, const std::string& origin) {
+  std::vector<int32_t> out(static_cast<size_t>(v.numel()));
+  if (v.dtype == DType::kI32) {
+    std::memcpy(out.data(), v.data, out.size() * 4);
+  } else if (v.dtype == DType::kI64) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      int64_t x;
+      std::memcpy(&x, v.data + 8 * i, 8);
+      if (x < std::numeric_limits<int32_t>::min() || x > std::numeric_limits<int32_t>::max())
+        return Status::Error(origin + ": tensor '" + v.name + "' value out of int32 range");
+      out[i] = static_cast<int32_t>(x);
+    }
+  } else {
+    return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
+                         std::string(DTypeName(v.dtype)) + "; expected I32 or I64");
+  }
+  return out;
+}
+
+namespace {
+
+Status WriteAll(int fd, const void* buf, size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::Error(path + ": write failed: " + Errno());
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+// Write to a temporary sibling, fsync, rename over the target, fsync the directory.
+template <typename WriteBody>
+Status AtomicWrite(const std::string& path, WriteBody&& body) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Error(tmp + ": cannot create: " + Errno());
+  Status st = body(fd, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::Error(tmp + ": fsync failed: " + Errno());
+  if (::close(fd) != 0 && st.ok()) st = Status::Error(tmp + ": close failed: " + Errno());
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = Errno();
+    ::unlink(tmp.c_str());
+    return Status::Error(path + ": rename failed: " + e);
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteSafetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                        const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const TensorToWrite& t : tensors) {
+    MBERT_CHECK(t.tensor != nullptr, "null tensor ", t.name);
+    MBERT_CHECK(t.dtype == DType::kF32 || t.dtype == DType::kBF16, "unsupported write dtype");
+    const uint64_t nbytes =
+        static_cast<uint64_t>(t.tensor->numel()) * static_cast<uint64_t>(DTypeSize(t.dtype));
+    header[t.name] = {{"dtype", std::string(DTypeName(t.dtype))},
+                      {"shape", t.tensor->shape()},
+                      {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  std::string hdr = header.dump();
+  // Pad with spaces so the data region starts 8-byte aligned (as the reference writer does).
+  while ((hdr.size() + 8) % 8 != 0) hdr.push_back(' ');
+  return AtomicWrite(path, [&](int fd, const std::string& tmp) -> Status {
+    uint8_t len[8];
+    uint64_t n = hdr.size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+    MBERT_RETURN_IF_ERROR(WriteAll(fd, len, 8, tmp));
+    MBERT_RETURN_IF_ERROR(WriteAll(fd, hdr.data(), hdr.size(), tmp));
+    std::vector<uint16_t> buf;
+    for (const TensorToWrite& t : tensors) {
+      const size_t count = static_cast<size_t>(t.tensor->numel());
+      if (t.dtype == DType::kF32) {
+        MBERT_RETURN_IF_ERROR(WriteAll(fd, t.tensor->data(), count * 4, tmp));
+      } else {
+        buf.resize(count);
+        for (size_t i = 0; i < count; ++i) buf[i] = FloatToBf16(t.tensor->data()[i]);
+        MBERT_RETURN_IF_ERROR(WriteAll(fd, buf.data(), count * 2, tmp));
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& contents) {
+  return AtomicWrite(path, [&](int fd, const std::string& tmp) {
+    return WriteAll(fd, contents.data(), contents.size(), tmp);
+  });
+}
+
+}  // namespace mbert

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mbert builds and tests with (run as root). Skips apt entirely
+# when everything is already present, so repeated runs are fast and work offline.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev
+      libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev clang
+      libclang-rt-14-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,239 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/file_io.h"
+#include "model/weights.h"
+#include "ops/cpu/attention.h"
+#include "ops/cpu/embedding.h"
+#include "ops/cpu/gelu.h"
+#include "ops/cpu/layer_norm.h"
+
+namespace mbert {
+
+namespace {
+
+template <typename V>
+float* Grow(V& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+const float* OptionalBias(const TensorTable& p, const std::string& name) {
+  auto it = p.find(name);
+  return it == p.end() ? nullptr : it->second.data();
+}
+
+}  // namespace
+
+Result<Model> Model::Load(const std::string& dir) {
+  MBERT_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
+  MBERT_ASSIGN_OR_RETURN(TensorTable params, LoadWeights(dir, config));
+  return FromParams(std::move(config), std::move(params));
+}
+
+Result<Model> Model::FromParams(ModelConfig config, TensorTable params) {
+  for (const ParamSpec& spec : ExpectedParams(config)) {
+    auto it = params.find(spec.name);
+    if (it == params.end()) return Status::Error("missing parameter " + spec.name);
+    if (it->second.shape() != spec.shape)
+      return Status::Error("parameter " + spec.name + " has shape " +
+                           ShapeString(it->second.shape()) + ", expected " +
+                           ShapeString(spec.shape));
+  }
+  Model m;
+  m.config_ = std::move(config);
+  m.plan_ = BuildLayerPlan(m.config_);
+  m.params_ = std::move(params);
+  m.rope_global_ = std::make_unique<ops::RopeTable>(m.config_.global_rope_theta,
+                                                    m.config_.head_dim, 512);
+  m.rope_local_ = std::make_unique<ops::RopeTable>(m.config_.local_rope_theta,
+                                                   m.config_.head_dim, 512);
+  m.BuildKernels();
+  return m;
+}
+
+const Tensor& Model::param(const std::string& name) const {
+  auto it = params_.find(name);
+  MBERT_CHECK(it != params_.end(), "no parameter ", name);
+  return it->second;
+}
+
+int64_t Model::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : params_) n += t.numel();
+  return n;
+}
+
+const ops::Linear& Model::linear(const std::string& weight_name) const {
+  auto it = linears_.find(weight_name);
+  MBERT_CHECK(it != linears_.end(), "no GEMM for ", weight_name);
+  return *it->second;
+}
+
+void Model::BuildKernels() {
+  linears_.clear();
+  for (const auto& [name, t] : params_) {
+    if (t.ndim() != 2 || name == "model.embeddings.tok_embeddings.weight") continue;
+    const std::string bias = name.substr(0, name.size() - std::string("weight").size()) + "bias";
+    linears_[name] = std::make_unique<ops::Linear>(t.data(), t.dim(0), t.dim(1),
+                                                   OptionalBias(params_, bias));
+  }
+  if (config_.architecture == Architecture::kMaskedLM && config_.tie_word_embeddings) {
+    // Tied decoder: logits = head(h) · Eᵀ + b, E the token embedding (V, C).
+    const Tensor& e = param("model.embeddings.tok_embeddings.weight");
+    linears_["decoder.weight"] = std::make_unique<ops::Linear>(
+        e.data(), e.dim(0), e.dim(1), OptionalBias(params_, "decoder.bias"));
+  }
+}
+
+void Model::RefreshWeights() { BuildKernels(); }
+
+Status Model::Validate(const PackedBatch& b) const {
+  const int64_t N = static_cast<int64_t>(b.input_ids.size());
+  if (N == 0) return Status::Error("empty input: a batch needs at least one token");
+  if (b.cu_seqlens.size() < 2 || b.cu_seqlens.front() != 0 || b.cu_seqlens.back() != N)
+    return Status::Error("cu_seqlens must start at 0 and end at the token count " +
+                         std::to_string(N));
+  for (size_t i = 1; i < b.cu_seqlens.size(); ++i) {
+    if (b.cu_seqlens[i] <= b.cu_seqlens[i - 1])
+      return Status::Error("sequence " + std::to_string(i - 1) +
+                           " is empty or cu_seqlens is not increasing");
+  }
+  if (b.positions.size() != b.input_ids.size())
+    return Status::Error("positions must have one entry per token");
+  for (int64_t i = 0; i < N; ++i) {
+    const int32_t id = b.input_ids[static_cast<size_t>(i)];
+    if (id < 0 || id >= config_.vocab_size) {
+      return Status::Error("token id " + std::to_string(id) + " at position " +
+                           std::to_string(i) + " is outside the vocabulary [0, " +
+                           std::to_string(config_.vocab_size) + ")");
+    }
+  }
+  for (size_t s = 0; s + 1 < b.cu_seqlens.size(); ++s) {
+    const int64_t len = b.cu_seqlens[s + 1] - b.cu_seqlens[s];
+    if (len > config_.max_position_embeddings) {
+      return Status::Error("sequence " + std::to_string(s) + " has " + std::to_string(len) +
+                           " tokens, more than max_position_embeddings " +
+                           std::to_string(config_.max_position_embeddings) +
+                           "; truncate the input");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
+                      ForwardActivations* acts, const TapFn& tap) {
+  MBERT_RETURN_IF_ERROR(Validate(batch));
+  const ModelConfig& c = config_;
+  const int64_t N = batch.num_tokens();
+  const int64_t C = c.hidden_size, I = c.intermediate_size;
+  const int H = c.num_attention_heads, D = c.head_dim;
+  const int B = batch.num_seqs();
+  const float eps = c.norm_eps;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const size_t NC = static_cast<size_t>(N * C);
+
+  int32_t max_pos = 0;
+  for (int32_t p : batch.positions) max_pos = std::max(max_pos, p);
+  rope_global_->Ensure(max_pos + 1);
+  rope_local_->Ensure(max_pos + 1);
+
+  float* x = Grow(x_, NC);                              // (N, C) residual stream
+  float* h = Grow(h_, NC);                              // (N, C) normed input of a sublayer
+  float* qkv = Grow(qkv_, NC * 3);                      // (N, 3C)
+  float* attn = Grow(attn_, NC);                        // (N, C)
+  float* tmp = Grow(tmp_, NC);                          // (N, C) sublayer output
+  float* u = Grow(u_, static_cast<size_t>(N * 2 * I));  // (N, 2I)
+  float* g = Grow(g_, static_cast<size_t>(N * I));      // (N, I)
+  if (acts != nullptr) acts->layers.assign(plan_.size(), LayerActivations{});
+
+  // Embeddings: h0 = LayerNorm(E[ids]) (no positions, no token types; dropout 0 at inference).
+  ops::EmbeddingForward(param("model.embeddings.tok_embeddings.weight").data(), C,
+                        batch.input_ids.data(), N, tmp);
+  if (acts != nullptr) {
+    acts->emb.assign(tmp, tmp + NC);
+    acts->mean_emb.resize(static_cast<size_t>(N));
+    acts->rstd_emb.resize(static_cast<size_t>(N));
+  }
+  ops::LayerNormForward(tmp, C, param("model.embeddings.norm.weight").data(), x, C, N, C, eps,
+                        acts ? acts->mean_emb.data() : nullptr,
+                        acts ? acts->rstd_emb.data() : nullptr);
+  if (tap) tap(-1, "embeddings", x);
+
+  // h holds the normalised input of the next attention block; layer 0 has no attn_norm.
+  for (size_t li = 0; li < plan_.size(); ++li) {
+    const LayerSpec& spec = plan_[li];
+    const std::string pre = "model.layers." + std::to_string(li) + ".";
+    LayerActivations* la = acts ? &acts->layers[li] : nullptr;
+    if (la) la->x_in.assign(x, x + NC);
+
+    const float* attn_in = x;
+    if (spec.has_attn_norm) {
+      if (la) {
+        la->mean_attn.resize(static_cast<size_t>(N));
+        la->rstd_attn.resize(static_cast<size_t>(N));
+      }
+      ops::LayerNormForward(x, C, param(pre + "attn_norm.weight").data(), h, C, N, C, eps,
+                            la ? la->mean_attn.data() : nullptr,
+                            la ? la->rstd_attn.data() : nullptr);
+      attn_in = h;
+    }
+    if (la) la->h_attn.assign(attn_in, attn_in + NC);
+
+    // Fused Wqkv: columns laid out [3, H, D] (q, k, v), RoPE on q and k.
+    linear(pre + "attn.Wqkv.weight").Forward(attn_in, N, qkv);
+    ops::RopeForward(qkv, 3 * C, batch.positions.data(), N, H, D, rope(spec.global));
+    if (la) {
+      la->qkv.assign(qkv, qkv + NC * 3);
+      la->lse.resize(static_cast<size_t>(N * H));
+    }
+    ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C, la ? la->lse.data() : nullptr,
+                          batch.cu_seqlens.data(), B, H, D, spec.window, scale);
+    if (la) la->attn.assign(attn, attn + NC);
+    linear(pre + "attn.Wo.weight").Forward(attn, N, tmp);
+    if (tap) tap(static_cast<int>(li), "attn_out", tmp);
+
+    // x += attn_out; h = mlp_norm(x)
+    if (la) {
+      la->mean_mlp.resize(static_cast<size_t>(N));
+      la->rstd_mlp.resize(static_cast<size_t>(N));
+    }
+    ops::AddLayerNormForward(x, tmp, param(pre + "mlp_norm.weight").data(), h, N, C, eps,
+                             la ? la->mean_mlp.data() : nullptr,
+                             la ? la->rstd_mlp.data() : nullptr);
+    if (la) {
+      la->x_mid.assign(x, x + NC);
+      la->h_mlp.assign(h, h + NC);
+    }
+
+    // GeGLU MLP: u = h Wiᵀ = [input | gate], g = gelu(input) * gate, out = g Woᵀ.
+    linear(pre + "mlp.Wi.weight").Forward(h, N, u);
+    ops::GegluForward(u, g, N, I);
+    if (la) {
+      la->u.assign(u, u + N * 2 * I);
+      la->g.assign(g, g + N * I);
+    }
+    linear(pre + "mlp.Wo.weight").Forward(g, N, tmp);
+    if (tap) tap(static_cast<int>(li), "mlp_out", tmp);
+#pragma omp parallel for simd schedule(static)
+    for (size_t k = 0; k < NC; ++k) x[k] += tmp[k];
+    if (tap) tap(static_cast<int>(li), "hidden", x);
+  }
+
+  hidden->resize(NC);
+  if (acts != nullptr) {
+    acts->x_final.assign(x, x + NC);
+    acts->mean_final.resize(static_cast<size_t>(N));
+    acts->rstd_final.resize(static_cast<size_t>(N));
+  }
+  ops::LayerNormForward(x, C, param("model.final_norm.weight").data(), hidden->data(), C, N, C,
+                        eps, acts ? acts->mean_final.data() : nullptr,
+                        acts ? acts->rstd_final.data() : nullptr);
+  if (tap) tap(static_cast<int>(plan_.size()), "final_norm", hidden->data());
+  return Status::Ok();
+}
+
+}  // namespace mbert

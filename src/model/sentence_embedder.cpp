@@ -1,0 +1,180 @@
+#include "model/sentence_embedder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/file_io.h"
+#include "core/safetensors.h"
+#include "model/heads.h"
+
+namespace mbert {
+
+namespace fs = std::filesystem;
+
+Result<EmbedPooling> ParseEmbedPooling(const std::string& s) {
+  if (s == "cls") return EmbedPooling::kCls;
+  if (s == "mean") return EmbedPooling::kMean;
+  if (s == "max") return EmbedPooling::kMax;
+  if (s == "lasttoken" || s == "last") return EmbedPooling::kLastToken;
+  return Status::Error("pooling '" + s + "' is not supported; use cls, mean, max or lasttoken");
+}
+
+namespace {
+
+Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
+  MBERT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(path));
+  auto on = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+  };
+  if (on("pooling_mode_weightedmean_tokens") || on("pooling_mode_mean_sqrt_len_tokens"))
+    return Status::Error(path + ": weighted-mean and mean-sqrt-len pooling are not supported");
+  int modes = on("pooling_mode_cls_token") + on("pooling_mode_mean_tokens") +
+              on("pooling_mode_max_tokens") + on("pooling_mode_lasttoken");
+  if (modes != 1)
+    return Status::Error(path + ": exactly one pooling_mode_* must be true (concatenated pooling "
+                                "modes are not supported)");
+  if (on("pooling_mode_cls_token")) return EmbedPooling::kCls;
+  if (on("pooling_mode_mean_tokens")) return EmbedPooling::kMean;
+  if (on("pooling_mode_max_tokens")) return EmbedPooling::kMax;
+  return EmbedPooling::kLastToken;
+}
+
+Result<DenseModule> ReadDense(const std::string& dir) {
+  const std::string cfg_path = (fs::path(dir) / "config.json").string();
+  MBERT_ASSIGN_OR_RETURN(nlohmann::json cfg, ReadJsonFile(cfg_path));
+  DenseModule d;
+  const std::string act = cfg.value("activation_function", "torch.nn.modules.activation.Tanh");
+  if (act == "torch.nn.modules.activation.Tanh") d.tanh = true;
+  else if (act != "torch.nn.modules.linear.Identity")
+    return Status::Error(cfg_path + ": activation_function '" + act +
+                         "' is not supported (Identity or Tanh)");
+  const int64_t in = cfg.value("in_features", int64_t{0});
+  const int64_t out = cfg.value("out_features", int64_t{0});
+  if (in <= 0 || out <= 0)
+    return Status::Error(cfg_path + ": in_features and out_features must be positive");
+  const std::string wpath = (fs::path(dir) / "model.safetensors").string();
+  MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(wpath));
+  const TensorView* w = f.Find("linear.weight");
+  if (w == nullptr) return Status::Error(wpath + ": missing tensor 'linear.weight'");
+  if (w->shape != std::vector<int64_t>{out, in})
+    return Status::Error(wpath + ": 'linear.weight' has shape " + ShapeString(w->shape) +
+                         ", expected " + ShapeString({out, in}));
+  d.weight = Tensor({out, in});
+  MBERT_RETURN_IF_ERROR(ConvertToFloat(*w, d.weight.data(), wpath));
+  if (cfg.value("bias", true)) {
+    const TensorView* b = f.Find("linear.bias");
+    if (b == nullptr || b->shape != std::vector<int64_t>{out})
+      return Status::Error(wpath + ": missing or mis-shaped 'linear.bias' (expected [" +
+                           std::to_string(out) + "])");
+    d.bias = Tensor({out});
+    MBERT_RETURN_IF_ERROR(ConvertToFloat(*b, d.bias.data(), wpath));
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<SentenceEmbedder> SentenceEmbedder::Load(const std::string& dir, const ModelConfig& c) {
+  SentenceEmbedder e;
+  const std::string modules = (fs::path(dir) / "modules.json").string();
+  if (!FileExists(modules)) return e;  // plain HF model: mean pooling, no normalisation
+  e.from_sentence_transformers = true;
+  MBERT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(modules));
+  if (!j.is_array()) return Status::Error(modules + ": expected a JSON list of modules");
+  int64_t width = c.hidden_size;
+  for (const auto& m : j) {
+    if (!m.is_object() || !m.contains("type") || !m["type"].is_string())
+      return Status::Error(modules + ": every module needs a string 'type'");
+    const std::string type = m["type"].get<std::string>();
+    const std::string path = m.value("path", "");
+    const std::string sub = (fs::path(dir) / path).string();
+    if (type.ends_with(".Transformer")) {
+      if (!path.empty())
+        return Status::Error(modules + ": the Transformer module must live in the model "
+                                       "directory itself (path \"\")");
+    } else if (type.ends_with(".Pooling")) {
+      MBERT_ASSIGN_OR_RETURN(e.pooling,
+                             ReadPoolingConfig((fs::path(sub) / "config.json").string()));
+    } else if (type.ends_with(".Dense")) {
+      MBERT_ASSIGN_OR_RETURN(DenseModule d, ReadDense(sub));
+      if (d.weight.dim(1) != width)
+        return Status::Error(sub + ": Dense in_features " + std::to_string(d.weight.dim(1)) +
+                             " does not match the previous width " + std::to_string(width));
+      width = d.weight.dim(0);
+      e.dense.push_back(std::move(d));
+    } else if (type.ends_with(".Normalize")) {
+      e.normalize = true;
+    } else {
+      return Status::Error(modules + ": module type '" + type + "' is not supported");
+    }
+  }
+  return e;
+}
+
+int64_t SentenceEmbedder::output_dim(int64_t hidden_size) const {
+  return dense.empty() ? hidden_size : dense.back().weight.dim(0);
+}
+
+Status SentenceEmbedder::Embed(const float* hidden, int64_t C,
+                               const std::vector<int32_t>& cu_seqlens, int dims,
+                               std::vector<float>* out, int64_t* out_dim) const {
+  const int64_t B = static_cast<int64_t>(cu_seqlens.size()) - 1;
+  std::vector<float> cur;
+  if (pooling == EmbedPooling::kCls || pooling == EmbedPooling::kMean) {
+    PoolSequences(hidden, C, cu_seqlens, pooling == EmbedPooling::kCls ? Pooling::kCls
+                                                                       : Pooling::kMean,
+                  &cur);
+  } else {
+    cur.assign(static_cast<size_t>(B * C), 0.0f);
+    for (int64_t b = 0; b < B; ++b) {
+      float* o = cur.data() + b * C;
+      const int64_t begin = cu_seqlens[b], end = cu_seqlens[b + 1];
+      if (pooling == EmbedPooling::kLastToken) {
+        std::copy_n(hidden + (end - 1) * C, C, o);
+        continue;
+      }
+      std::copy_n(hidden + begin * C, C, o);
+      for (int64_t t = begin + 1; t < end; ++t)
+        for (int64_t k = 0; k < C; ++k) o[k] = std::max(o[k], hidden[t * C + k]);
+    }
+  }
+  int64_t width = C;
+  for (const DenseModule& d : dense) {
+    const int64_t O = d.weight.dim(0);
+    std::vector<float> next(static_cast<size_t>(B * O));
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t o = 0; o < O; ++o) {
+        double acc = d.bias.empty() ? 0.0 : d.bias.data()[o];
+        const float* w = d.weight.data() + o * width;
+        const float* x = cur.data() + b * width;
+        for (int64_t k = 0; k < width; ++k) acc += static_cast<double>(w[k]) * x[k];
+        next[static_cast<size_t>(b * O + o)] =
+            d.tanh ? std::tanh(static_cast<float>(acc)) : static_cast<float>(acc);
+      }
+    }
+    cur.swap(next);
+    width = O;
+  }
+  if (dims < 0 || dims > width)
+    return Status::Error("--dims " + std::to_string(dims) + " must be between 1 and the "
+                         "embedding width " + std::to_string(width));
+  const int64_t E = dims > 0 ? dims : width;
+  out->resize(static_cast<size_t>(B * E));
+  for (int64_t b = 0; b < B; ++b) {
+    float* o = out->data() + b * E;
+    std::copy_n(cur.data() + b * width, E, o);
+    if (normalize) {
+      double ss = 0.0;
+      for (int64_t k = 0; k < E; ++k) ss += static_cast<double>(o[k]) * o[k];
+      // torch.nn.functional.normalize: x / max(||x||, 1e-12)
+      const double inv = 1.0 / std::max(std::sqrt(ss), 1e-12);
+      for (int64_t k = 0; k < E; ++k) o[k] = static_cast<float>(o[k] * inv);
+    }
+  }
+  *out_dim = E;
+  return Status::Ok();
+}
+
+}  // namespace mbert

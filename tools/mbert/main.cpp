@@ -1,0 +1,28 @@
+// mbert: the command line. Each subcommand registers itself (command.h); exit code 0 on success,
+// 1 on a reported error (message on stderr), 2 on a usage error.
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <vector>
+
+#include "command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mbert: ModernBERT in C++ (inference, tokenization, training)"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  std::vector<mbert::cli::Subcommand> subs = {
+      mbert::cli::AddInfoCommand(app),     mbert::cli::AddFillMaskCommand(app),
+      mbert::cli::AddEmbedCommand(app),    mbert::cli::AddClassifyCommand(app),
+      mbert::cli::AddTokenizeCommand(app),
+  };
+  CLI11_PARSE(app, argc, argv);
+  if (threads > 0) omp_set_num_threads(threads);
+  for (auto& s : subs) {
+    if (s.app->parsed()) return s.run();
+  }
+  return 2;
+}

@@ -1,0 +1,543 @@
+// Flash-style attention on a packed batch (see attention.h for the contract and
+// src/ops/ref/attention.h for the maths), written once against the SIMD layer attention_simd.h
+// (AVX-512, AVX2+FMA or portable; L = lanes per vector).
+//
+// Data layout inside a work item ("query lanes"): the BQ = L*NV queries of a block sit in the lanes
+// of NV vectors, so every per-query quantity (running max, sum, lse, Dl) is a vector and the
+// softmax needs no horizontal reductions:
+//   Qt  (D, BQ)    scale * q of the block, transposed once per block
+//   St  (BK, BQ)   scores of a key chunk: St[j][i] = sum_d K[j][d] Qt[d][i]  (K broadcast from qkv)
+//   Ot  (D, BQ)    output accumulator: Ot[d][i] += sum_j V[j][d] P[j][i]       (V broadcast from
+//   qkv)
+// K and V are read straight from the strided qkv buffer by scalar broadcast, so nothing is packed
+// per key chunk. Key chunks start at the first key of the query block's band, relative to the
+// sequence, which keeps a sequence's result independent of its neighbours in the packed batch.
+#include "ops/cpu/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "core/check.h"
+#include "ops/cpu/attention_simd.h"
+
+namespace mbert::ops {
+namespace {
+
+namespace simd = attn_simd;
+using simd::V;
+constexpr int kL = simd::kLanes;
+constexpr int kNV = 2;         // query vectors per block
+constexpr int kBQ = kL * kNV;  // queries per block: 32 (AVX-512) or 16 (AVX2)
+constexpr int kKeyChunk = 64;  // BK: keys per online-softmax step
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using ScratchPtr = std::unique_ptr<float, FreeDeleter>;
+
+// Per-thread scratch, 64-byte aligned, allocated once per call (never inside the block loops).
+ScratchPtr AllocScratch(size_t floats) {
+  const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+  float* p = static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64));
+  MBERT_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes of attention scratch");
+  return ScratchPtr(p);
+}
+
+// int64 -> int32 with saturation (band limits j -/+ W may leave the int32 range).
+inline int32_t Sat32(int64_t x) {
+  return static_cast<int32_t>(std::clamp<int64_t>(x, std::numeric_limits<int32_t>::min(),
+                                                  std::numeric_limits<int32_t>::max()));
+}
+
+// Lanes of vector v of the block at q0 that may see key j.
+inline simd::Mask KeyMask(int64_t q0, int v, int64_t q_end, int64_t j, int window) {
+  return simd::LaneMask(static_cast<int32_t>(q0 + kL * v), static_cast<int32_t>(q_end), window >= 0,
+                        Sat32(j - window), Sat32(j + window));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels (register blocks of kAccumulators vectors).
+
+// St[j][:] = sum_d K[j][d] * Xt[d][:] for JB consecutive keys; K rows at kb + j*ld (strided qkv).
+template <int JB>
+inline void ScoreRows(const float* kb, int64_t ld, const float* xt, int D, float* st) {
+  V acc[JB][kNV];
+  for (int j = 0; j < JB; ++j)
+    for (int v = 0; v < kNV; ++v) acc[j][v] = simd::Zero();
+  for (int d = 0; d < D; ++d) {
+    V x[kNV];
+    for (int v = 0; v < kNV; ++v) x[v] = simd::Load(xt + d * kBQ + kL * v);
+    for (int j = 0; j < JB; ++j) {
+      const V kv = simd::Set1(kb[j * ld + d]);
+      for (int v = 0; v < kNV; ++v) acc[j][v] = simd::Fma(kv, x[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < JB; ++j)
+    for (int v = 0; v < kNV; ++v) simd::Store(st + j * kBQ + kL * v, acc[j][v]);
+}
+
+// St (nk, BQ) = K (nk, D) x Xt (D, BQ).
+void ScoresT(const float* kb, int64_t ld, int nk, const float* xt, int D, float* st) {
+  constexpr int JB = simd::kAccumulators / kNV;
+  int j = 0;
+  for (; j + JB <= nk; j += JB) ScoreRows<JB>(kb + j * ld, ld, xt, D, st + j * kBQ);
+  for (; j + 2 <= nk; j += 2) ScoreRows<2>(kb + j * ld, ld, xt, D, st + j * kBQ);
+  for (; j < nk; ++j) ScoreRows<1>(kb + j * ld, ld, xt, D, st + j * kBQ);
+}
+
+// Ot[d][:] += sum_j V[j][d] * Pt[j][:] for DB consecutive d (vb already offset to the first d).
+template <int DB>
+inline void AccumRows(const float* vb, int64_t ld, int nk, const float* pt, float* ot) {
+  V acc[DB][kNV];
+  for (int d = 0; d < DB; ++d)
+    for (int v = 0; v < kNV; ++v) acc[d][v] = simd::Load(ot + d * kBQ + kL * v);
+  for (int j = 0; j < nk; ++j) {
+    V p[kNV];
+    for (int v = 0; v < kNV; ++v) p[v] = simd::Load(pt + j * kBQ + kL * v);
+    const float* vj = vb + j * ld;
+    for (int d = 0; d < DB; ++d) {
+      const V vv = simd::Set1(vj[d]);
+      for (int v = 0; v < kNV; ++v) acc[d][v] = simd::Fma(vv, p[v], acc[d][v]);
+    }
+  }
+  for (int d = 0; d < DB; ++d)
+    for (int v = 0; v < kNV; ++v) simd::Store(ot + d * kBQ + kL * v, acc[d][v]);
+}
+
+// Ot (D, BQ) += V^T (D, nk) x Pt (nk, BQ).
+void AccumT(const float* vb, int64_t ld, int nk, const float* pt, int D, float* ot) {
+  constexpr int DB = simd::kAccumulators / kNV;
+  int d = 0;
+  for (; d + DB <= D; d += DB) AccumRows<DB>(vb + d, ld, nk, pt, ot + d * kBQ);
+  for (; d + 2 <= D; d += 2) AccumRows<2>(vb + d, ld, nk, pt, ot + d * kBQ);
+  for (; d < D; ++d) AccumRows<1>(vb + d, ld, nk, pt, ot + d * kBQ);
+}
+
+// Backward: Acc[j][:] += sum_{i < nq} Pt[j][i] * R[i][:] over G column vectors, JB rows j.
+// Acc and R have row stride dp (D padded to L); Pt has row stride BQ.
+template <int G, int JB>
+inline void RowAccumRows(const float* pt, int nq, const float* r, int dp, float* acc) {
+  V a[JB][G];
+  for (int j = 0; j < JB; ++j)
+    for (int g = 0; g < G; ++g) a[j][g] = simd::Load(acc + j * dp + kL * g);
+  for (int i = 0; i < nq; ++i) {
+    V x[G];
+    for (int g = 0; g < G; ++g) x[g] = simd::Load(r + i * dp + kL * g);
+    for (int j = 0; j < JB; ++j) {
+      const V pv = simd::Set1(pt[j * kBQ + i]);
+      for (int g = 0; g < G; ++g) a[j][g] = simd::Fma(pv, x[g], a[j][g]);
+    }
+  }
+  for (int j = 0; j < JB; ++j)
+    for (int g = 0; g < G; ++g) simd::Store(acc + j * dp + kL * g, a[j][g]);
+}
+
+template <int G>
+void RowAccumCols(const float* pt, int nk, int nq, const float* r, int dp, float* acc) {
+  constexpr int JB = simd::kAccumulators / G > 1 ? simd::kAccumulators / G : 1;
+  int j = 0;
+  for (; j + JB <= nk; j += JB)
+    RowAccumRows<G, JB>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
+  for (; j < nk; ++j)
+    RowAccumRows<G, 1>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
+}
+
+// Acc (nk, dp) += Pt (nk, :nq) x R (nq, dp).
+void RowAccum(const float* pt, int nk, int nq, const float* r, int dp, float* acc) {
+  const int nvec = dp / kL;
+  int g = 0;
+  for (; g + 4 <= nvec; g += 4) RowAccumCols<4>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
+  switch (nvec - g) {
+    case 3:
+      RowAccumCols<3>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
+      break;
+    case 2:
+      RowAccumCols<2>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
+      break;
+    case 1:
+      RowAccumCols<1>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Problem description, work items and their static, cost-weighted partition over threads.
+
+struct Problem {
+  const float* q;
+  const float* k;
+  const float* v;
+  int64_t ld_in;
+  const int32_t* cu_seqlens;
+  int num_seqs;
+  int num_heads;
+  int head_dim;
+  int window;  // < 0: global
+  float scale;
+};
+
+// Keys [lo, hi) needed by queries [q0, q1) of the sequence [start, end).
+inline void BandRange(const Problem& p, int64_t start, int64_t end, int64_t q0, int64_t q1,
+                      int64_t* lo, int64_t* hi) {
+  if (p.window < 0) {
+    *lo = start;
+    *hi = end;
+  } else {
+    *lo = std::max<int64_t>(start, q0 - p.window);
+    *hi = std::min<int64_t>(end, q1 + p.window);
+  }
+}
+
+void CheckProblem(const Problem& p) {
+  MBERT_CHECK(p.num_heads > 0 && p.head_dim > 0, "num_heads=", p.num_heads,
+              " head_dim=", p.head_dim);
+  MBERT_CHECK(p.ld_in >= static_cast<int64_t>(p.num_heads) * p.head_dim, "ld_in=", p.ld_in);
+  MBERT_CHECK(p.num_seqs >= 0, "num_seqs=", p.num_seqs);
+  for (int b = 0; b < p.num_seqs; ++b) {
+    MBERT_CHECK(p.cu_seqlens[b] >= 0 && p.cu_seqlens[b + 1] >= p.cu_seqlens[b],
+                "cu_seqlens must be non-negative and non-decreasing: cu_seqlens[", b,
+                "]=", p.cu_seqlens[b], " cu_seqlens[", b + 1, "]=", p.cu_seqlens[b + 1]);
+  }
+}
+
+struct Item {
+  int seq;
+  int head;
+  int64_t q0;  // forward: first query of the block; backward: unused (whole sequence)
+};
+
+// Items [lo, hi) for thread t of nt, splitting the prefix costs evenly. Any split gives the same
+// numbers (items are independent and each is computed the same way by whichever thread runs it);
+// this one just balances mixed sequence lengths.
+void ThreadRange(const std::vector<int64_t>& prefix, int t, int nt, size_t* lo, size_t* hi) {
+  const size_t n = prefix.size() - 1;
+  const int64_t total = prefix[n];
+  auto boundary = [&](int tt) -> size_t {
+    if (tt <= 0) return 0;
+    if (tt >= nt) return n;
+    const int64_t target = static_cast<int64_t>(static_cast<double>(total) * tt / nt);
+    return static_cast<size_t>(std::lower_bound(prefix.begin(), prefix.end(), target) -
+                               prefix.begin());
+  };
+  *lo = std::min(boundary(t), n);
+  *hi = std::max(*lo, std::min(boundary(t + 1), n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+struct ForwardScratch {
+  explicit ForwardScratch(int D)
+      : buf(AllocScratch(static_cast<size_t>(2 * D * kBQ + kKeyChunk * kBQ))),
+        qt(buf.get()),
+        ot(qt + D * kBQ),
+        st(ot + D * kBQ) {}
+  ScratchPtr buf;
+  float* qt;  // (D, BQ)
+  float* ot;  // (D, BQ)
+  float* st;  // (BK, BQ)
+};
+
+void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q0, float* out,
+                  int64_t ld_out, float* lse, ForwardScratch& s) {
+  const int D = p.head_dim;
+  const int nq = static_cast<int>(std::min<int64_t>(kBQ, end - q0));
+  const int64_t q_end = q0 + nq;
+  const int64_t head_off = static_cast<int64_t>(h) * D;
+
+  // Qt = scale * q^T; padding lanes are zero so their scores stay finite.
+  std::memset(s.qt, 0, sizeof(float) * D * kBQ);
+  for (int i = 0; i < nq; ++i) {
+    const float* qi = p.q + (q0 + i) * p.ld_in + head_off;
+    for (int d = 0; d < D; ++d) s.qt[d * kBQ + i] = qi[d] * p.scale;
+  }
+  std::memset(s.ot, 0, sizeof(float) * D * kBQ);
+
+  // The running max starts finite so a lane whose first chunk is fully masked gets alpha = 1, not
+  // exp(-inf + inf) = NaN; its masked probabilities are 0 whatever the max.
+  V m[kNV], l[kNV];
+  for (int v = 0; v < kNV; ++v) {
+    m[v] = simd::Set1(-1e30f);
+    l[v] = simd::Zero();
+  }
+
+  int64_t klo, khi;
+  BandRange(p, start, end, q0, q_end, &klo, &khi);
+  for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
+    const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
+    ScoresT(p.k + c0 * p.ld_in + head_off, p.ld_in, nk, s.qt, D, s.st);
+
+    V mnew[kNV];
+    for (int v = 0; v < kNV; ++v) mnew[v] = m[v];
+    for (int j = 0; j < nk; ++j)
+      for (int v = 0; v < kNV; ++v)
+        mnew[v] = simd::MaskedMax(mnew[v], KeyMask(q0, v, q_end, c0 + j, p.window),
+                                  simd::Load(s.st + j * kBQ + kL * v));
+    bool changed = false;
+    V alpha[kNV];
+    for (int v = 0; v < kNV; ++v) {
+      changed |= simd::AnyNotEqual(mnew[v], m[v]);
+      alpha[v] = simd::Exp(simd::Sub(m[v], mnew[v]));
+      l[v] = simd::Mul(l[v], alpha[v]);
+      m[v] = mnew[v];
+    }
+    if (changed) {
+      for (int d = 0; d < D; ++d)
+        for (int v = 0; v < kNV; ++v) {
+          float* o = s.ot + d * kBQ + kL * v;
+          simd::Store(o, simd::Mul(simd::Load(o), alpha[v]));
+        }
+    }
+    for (int j = 0; j < nk; ++j)
+      for (int v = 0; v < kNV; ++v) {
+        float* sp = s.st + j * kBQ + kL * v;
+        const V pr = simd::MaskZero(KeyMask(q0, v, q_end, c0 + j, p.window),
+                                    simd::Exp(simd::Sub(simd::Load(sp), m[v])));
+        l[v] = simd::Add(l[v], pr);
+        simd::Store(sp, pr);
+      }
+    AccumT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.st, D, s.ot);
+  }
+
+  alignas(64) float lsum[kBQ];
+  alignas(64) float mx[kBQ];
+  for (int v = 0; v < kNV; ++v) {
+    simd::Store(lsum + kL * v, l[v]);
+    simd::Store(mx + kL * v, m[v]);
+  }
+  // Every real query sees at least itself, so lsum > 0 on the nq real lanes.
+  for (int i = 0; i < nq; ++i) {
+    const float inv = 1.0f / lsum[i];
+    float* oi = out + (q0 + i) * ld_out + head_off;
+    for (int d = 0; d < D; ++d) oi[d] = s.ot[d * kBQ + i] * inv;
+  }
+  if (lse != nullptr) {
+    for (int i = 0; i < nq; ++i) lse[(q0 + i) * p.num_heads + h] = mx[i] + std::log(lsum[i]);
+  }
+}
+
+}  // namespace
+
+void AttentionForward(const float* q, const float* k, const float* v, int64_t ld_in, float* out,
+                      int64_t ld_out, float* lse, const int32_t* cu_seqlens, int num_seqs,
+                      int num_heads, int head_dim, int window, float scale) {
+  const Problem p{q, k, v, ld_in, cu_seqlens, num_seqs, num_heads, head_dim, window, scale};
+  CheckProblem(p);
+  MBERT_CHECK(ld_out >= static_cast<int64_t>(num_heads) * head_dim, "ld_out=", ld_out);
+  // Items ordered (sequence, head, query block) so a thread's contiguous range reuses K/V.
+  std::vector<Item> items;
+  std::vector<int64_t> prefix(1, 0);
+  for (int b = 0; b < num_seqs; ++b) {
+    const int64_t start = cu_seqlens[b], end = cu_seqlens[b + 1];
+    for (int h = 0; h < num_heads; ++h) {
+      for (int64_t q0 = start; q0 < end; q0 += kBQ) {
+        int64_t lo, hi;
+        BandRange(p, start, end, q0, std::min<int64_t>(q0 + kBQ, end), &lo, &hi);
+        items.push_back(Item{b, h, q0});
+        prefix.push_back(prefix.back() + (hi - lo) + kL);
+      }
+    }
+  }
+  if (items.empty()) return;
+  const int threads =
+      std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(items.size())));
+#pragma omp parallel num_threads(threads)
+  {
+    size_t lo, hi;
+    ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (lo < hi) {
+      ForwardScratch scratch(head_dim);
+      for (size_t it = lo; it < hi; ++it) {
+        const Item& w = items[it];
+        ForwardBlock(p, cu_seqlens[w.seq], cu_seqlens[w.seq + 1], w.head, w.q0, out, ld_out, lse,
+                     scratch);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward: one work item per (sequence, head), query blocks outer and the same key chunks as the
+// forward inner. dQ of a block accumulates in registers-sized scratch (transposed, like Ot); dK and
+// dV of the whole sequence accumulate in (len, Dp) scratch rows, so no two threads ever touch the
+// same gradient and the summation order is fixed.
+
+namespace {
+
+struct BackwardScratch {
+  BackwardScratch(int D, int64_t max_len)
+      : dp((D + kL - 1) / kL * kL),
+        buf(AllocScratch(static_cast<size_t>(3 * D * kBQ + 2 * kBQ * dp + 2 * kKeyChunk * kBQ +
+                                             2 * max_len * dp))) {
+    float* f = buf.get();
+    qt = f;
+    f += D * kBQ;
+    dot = f;
+    f += D * kBQ;
+    dqt = f;
+    f += D * kBQ;
+    qr = f;
+    f += kBQ * dp;
+    dor = f;
+    f += kBQ * dp;
+    st = f;
+    f += kKeyChunk * kBQ;
+    dpt = f;
+    f += kKeyChunk * kBQ;
+    dk = f;
+    f += max_len * dp;
+    dv = f;
+  }
+  int dp;  // D rounded up to the lane count: row stride of the row-major blocks
+  ScratchPtr buf;
+  float* qt;   // (D, BQ)  scale * q, transposed
+  float* dot;  // (D, BQ)  dout, transposed
+  float* dqt;  // (D, BQ)  dq accumulator (without the final scale), transposed
+  float* qr;   // (BQ, Dp) scale * q, row-major
+  float* dor;  // (BQ, Dp) dout, row-major
+  float* st;   // (BK, BQ) P^T of a key chunk
+  float* dpt;  // (BK, BQ) dP^T, then dS^T
+  float* dk;   // (len, Dp) dk accumulator of the sequence
+  float* dv;   // (len, Dp) dv accumulator of the sequence
+};
+
+struct Grads {
+  const float* out;
+  const float* dout;
+  int64_t ld_out;
+  const float* lse;
+  float* dq;
+  float* dk;
+  float* dv;
+  int64_t ld_grad;
+};
+
+void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t end, int h,
+                     BackwardScratch& s) {
+  const int D = p.head_dim, dp = s.dp;
+  const int64_t len = end - start;
+  const int64_t head_off = static_cast<int64_t>(h) * D;
+  std::memset(s.dk, 0, sizeof(float) * len * dp);
+  std::memset(s.dv, 0, sizeof(float) * len * dp);
+
+  for (int64_t q0 = start; q0 < end; q0 += kBQ) {
+    const int nq = static_cast<int>(std::min<int64_t>(kBQ, end - q0));
+    const int64_t q_end = q0 + nq;
+    std::memset(s.qt, 0, sizeof(float) * 3 * D * kBQ);   // qt, dot, dqt
+    std::memset(s.qr, 0, sizeof(float) * 2 * kBQ * dp);  // qr, dor
+    alignas(64) float dl[kBQ] = {};
+    alignas(64) float lse_b[kBQ] = {};
+    for (int i = 0; i < nq; ++i) {
+      const int64_t n = q0 + i;
+      const float* qi = p.q + n * p.ld_in + head_off;
+      const float* oi = g.out + n * g.ld_out + head_off;
+      const float* gi = g.dout + n * g.ld_out + head_off;
+      float acc = 0.0f;
+      for (int d = 0; d < D; ++d) {
+        const float qs = qi[d] * p.scale;
+        s.qt[d * kBQ + i] = qs;
+        s.qr[i * dp + d] = qs;
+        s.dot[d * kBQ + i] = gi[d];
+        s.dor[i * dp + d] = gi[d];
+        acc += gi[d] * oi[d];
+      }
+      dl[i] = acc;  // Dl_i = rowsum(dout * out) = sum_j P_ij dP_ij
+      lse_b[i] = g.lse[n * p.num_heads + h];
+    }
+    V dlv[kNV], lsev[kNV];
+    for (int v = 0; v < kNV; ++v) {
+      dlv[v] = simd::Load(dl + kL * v);
+      lsev[v] = simd::Load(lse_b + kL * v);
+    }
+
+    int64_t klo, khi;
+    BandRange(p, start, end, q0, q_end, &klo, &khi);
+    for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
+      const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
+      const float* kc = p.k + c0 * p.ld_in + head_off;
+      ScoresT(kc, p.ld_in, nk, s.qt, D, s.st);                               // S^T
+      ScoresT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.dot, D, s.dpt);  // dP^T = V dO^T
+      for (int j = 0; j < nk; ++j)
+        for (int v = 0; v < kNV; ++v) {
+          float* sp = s.st + j * kBQ + kL * v;
+          float* dpp = s.dpt + j * kBQ + kL * v;
+          const V pr = simd::MaskZero(KeyMask(q0, v, q_end, c0 + j, p.window),
+                                      simd::Exp(simd::Sub(simd::Load(sp), lsev[v])));
+          simd::Store(sp, pr);
+          simd::Store(dpp, simd::Mul(pr, simd::Sub(simd::Load(dpp), dlv[v])));  // dS^T
+        }
+      const int64_t row = c0 - start;
+      RowAccum(s.st, nk, nq, s.dor, dp, s.dv + row * dp);  // dV += P^T dO
+      RowAccum(s.dpt, nk, nq, s.qr, dp, s.dk + row * dp);  // dK += dS^T (scale Q)
+      AccumT(kc, p.ld_in, nk, s.dpt, D, s.dqt);            // dQ^T += K^T dS^T
+    }
+    for (int i = 0; i < nq; ++i) {
+      float* dqi = g.dq + (q0 + i) * g.ld_grad + head_off;
+      for (int d = 0; d < D; ++d) dqi[d] = s.dqt[d * kBQ + i] * p.scale;
+    }
+  }
+  for (int64_t r = 0; r < len; ++r) {
+    float* dki = g.dk + (start + r) * g.ld_grad + head_off;
+    float* dvi = g.dv + (start + r) * g.ld_grad + head_off;
+    std::memcpy(dki, s.dk + r * dp, sizeof(float) * D);
+    std::memcpy(dvi, s.dv + r * dp, sizeof(float) * D);
+  }
+}
+
+}  // namespace
+
+void AttentionBackward(const float* q, const float* k, const float* v, int64_t ld_in,
+                       const float* out, const float* dout, int64_t ld_out, const float* lse,
+                       float* dq, float* dk, float* dv, int64_t ld_grad, const int32_t* cu_seqlens,
+                       int num_seqs, int num_heads, int head_dim, int window, float scale) {
+  const Problem p{q, k, v, ld_in, cu_seqlens, num_seqs, num_heads, head_dim, window, scale};
+  CheckProblem(p);
+  const int64_t C = static_cast<int64_t>(num_heads) * head_dim;
+  MBERT_CHECK(ld_out >= C && ld_grad >= C, "ld_out=", ld_out, " ld_grad=", ld_grad);
+  MBERT_CHECK(lse != nullptr, "AttentionBackward needs the forward's lse");
+  const Grads g{out, dout, ld_out, lse, dq, dk, dv, ld_grad};
+  std::vector<Item> items;
+  std::vector<int64_t> prefix(1, 0);
+  int64_t max_len = 0;
+  for (int b = 0; b < num_seqs; ++b) {
+    const int64_t start = cu_seqlens[b], end = cu_seqlens[b + 1];
+    if (end == start) continue;
+    max_len = std::max(max_len, end - start);
+    int64_t cost = 0;
+    for (int64_t q0 = start; q0 < end; q0 += kBQ) {
+      int64_t lo, hi;
+      BandRange(p, start, end, q0, std::min<int64_t>(q0 + kBQ, end), &lo, &hi);
+      cost += (hi - lo) + kL;
+    }
+    for (int h = 0; h < num_heads; ++h) {
+      items.push_back(Item{b, h, start});
+      prefix.push_back(prefix.back() + cost);
+    }
+  }
+  if (items.empty()) return;
+  const int threads =
+      std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(items.size())));
+#pragma omp parallel num_threads(threads)
+  {
+    size_t lo, hi;
+    ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (lo < hi) {
+      BackwardScratch scratch(head_dim, max_len);
+      for (size_t it = lo; it < hi; ++it) {
+        const Item& w = items[it];
+        BackwardSeqHead(p, g, cu_seqlens[w.seq], cu_seqlens[w.seq + 1], w.head, scratch);
+      }
+    }
+  }
+}
+
+}  // namespace mbert::ops

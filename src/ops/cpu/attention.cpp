@@ -56,14 +56,50 @@ inline int32_t Sat32(int64_t x) {
                                                   std::numeric_limits<int32_t>::max()));
 }
 
-// Lanes of vector v of the block at q0 that may see key j.
-inline simd::Mask KeyMask(int64_t q0, int v, int64_t q_end, int64_t j, int window) {
-  return simd::LaneMask(static_cast<int32_t>(q0 + kL * v), static_cast<int32_t>(q_end), window >= 0,
-                        Sat32(j - window), Sat32(j + window));
+// Whether key j is outside the band of some lane of the block at q0 (local layers only). Lanes past
+// the end of the sequence are never masked: their q is zero, their scores finite, and nothing they
+// compute is stored or summed into another query's result.
+inline bool RowNeedsMask(int64_t q0, int64_t j, int window) {
+  return window >= 0 && (j < q0 + kBQ - 1 - window || j > q0 + window);
+}
+
+// Lanes of vector v of the block at q0 that may see key j: |i - j| <= window.
+inline simd::Mask KeyMask(int64_t q0, int v, int64_t j, int window) {
+  return simd::LaneMask(static_cast<int32_t>(q0 + kL * v), Sat32(j - window), Sat32(j + window));
+}
+
+// Brings rows [r0, r1) of a strided (rows, ld) buffer, columns [col, col + D), towards L1. The
+// query/output/key rows of the next block sit in the large (N, 3C) buffers, far apart, and would
+// otherwise each cost a cache miss in the middle of the block.
+// kWrite: the rows will be written (request them exclusive).
+template <int kWrite>
+inline void PrefetchRows(const float* base, int64_t ld, int64_t r0, int64_t r1, int64_t col,
+                         int D) {
+  for (int64_t r = r0; r < r1; ++r)
+    for (int d = 0; d < D; d += 16) __builtin_prefetch(base + r * ld + col + d, kWrite, 3);
+}
+
+// Prefetches for a query block [q0, q0 + BQ) of the sequence ending at `end` whose band ends at
+// key khi: the next block's queries and the keys/values its band adds.
+inline void PrefetchNextBlock(const float* q, const float* k, const float* v, int64_t ld,
+                              int64_t head_off, int D, int64_t q0, int64_t end, int64_t khi) {
+  const int64_t nq0 = q0 + kBQ, nq1 = std::min<int64_t>(end, q0 + 2 * kBQ);
+  PrefetchRows<0>(q, ld, nq0, nq1, head_off, D);
+  const int64_t k1 = std::min<int64_t>(end, khi + kBQ);
+  PrefetchRows<0>(k, ld, khi, k1, head_off, D);
+  PrefetchRows<0>(v, ld, khi, k1, head_off, D);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Micro-kernels (register blocks of kAccumulators vectors).
+// Micro-kernels. Each holds a register block of accumulators, rows x vecs, plus the vecs operands
+// of one step and a broadcast: as many rows as the register file allows (6 x 2 on AVX2, 12 x 2 on
+// AVX-512), enough independent FMAs to cover the FMA latency on both ports.
+
+constexpr int RowsFor(int vecs) {
+  const int by_acc = simd::kMaxAccumulators / vecs;
+  const int by_regs = (simd::kRegisters - 2 - vecs) / vecs;
+  return std::max(1, std::min(by_acc, by_regs));
+}
 
 // St[j][:] = sum_d K[j][d] * Xt[d][:] for JB consecutive keys; K rows at kb + j*ld (strided qkv).
 template <int JB>
@@ -73,7 +109,10 @@ inline void ScoreRows(const float* kb, int64_t ld, const float* xt, int D, float
     for (int v = 0; v < kNV; ++v) acc[j][v] = simd::Zero();
   for (int d = 0; d < D; ++d) {
     V x[kNV];
-    for (int v = 0; v < kNV; ++v) x[v] = simd::Load(xt + d * kBQ + kL * v);
+    for (int v = 0; v < kNV; ++v) {
+      x[v] = simd::Load(xt + d * kBQ + kL * v);
+      simd::Pin(x[v]);
+    }
     for (int j = 0; j < JB; ++j) {
       const V kv = simd::Set1(kb[j * ld + d]);
       for (int v = 0; v < kNV; ++v) acc[j][v] = simd::Fma(kv, x[v], acc[j][v]);
@@ -85,7 +124,7 @@ inline void ScoreRows(const float* kb, int64_t ld, const float* xt, int D, float
 
 // St (nk, BQ) = K (nk, D) x Xt (D, BQ).
 void ScoresT(const float* kb, int64_t ld, int nk, const float* xt, int D, float* st) {
-  constexpr int JB = simd::kAccumulators / kNV;
+  constexpr int JB = RowsFor(kNV);
   int j = 0;
   for (; j + JB <= nk; j += JB) ScoreRows<JB>(kb + j * ld, ld, xt, D, st + j * kBQ);
   for (; j + 2 <= nk; j += 2) ScoreRows<2>(kb + j * ld, ld, xt, D, st + j * kBQ);
@@ -100,7 +139,10 @@ inline void AccumRows(const float* vb, int64_t ld, int nk, const float* pt, floa
     for (int v = 0; v < kNV; ++v) acc[d][v] = simd::Load(ot + d * kBQ + kL * v);
   for (int j = 0; j < nk; ++j) {
     V p[kNV];
-    for (int v = 0; v < kNV; ++v) p[v] = simd::Load(pt + j * kBQ + kL * v);
+    for (int v = 0; v < kNV; ++v) {
+      p[v] = simd::Load(pt + j * kBQ + kL * v);
+      simd::Pin(p[v]);
+    }
     const float* vj = vb + j * ld;
     for (int d = 0; d < DB; ++d) {
       const V vv = simd::Set1(vj[d]);
@@ -113,7 +155,7 @@ inline void AccumRows(const float* vb, int64_t ld, int nk, const float* pt, floa
 
 // Ot (D, BQ) += V^T (D, nk) x Pt (nk, BQ).
 void AccumT(const float* vb, int64_t ld, int nk, const float* pt, int D, float* ot) {
-  constexpr int DB = simd::kAccumulators / kNV;
+  constexpr int DB = RowsFor(kNV);
   int d = 0;
   for (; d + DB <= D; d += DB) AccumRows<DB>(vb + d, ld, nk, pt, ot + d * kBQ);
   for (; d + 2 <= D; d += 2) AccumRows<2>(vb + d, ld, nk, pt, ot + d * kBQ);
@@ -129,7 +171,10 @@ inline void RowAccumRows(const float* pt, int nq, const float* r, int dp, float*
     for (int g = 0; g < G; ++g) a[j][g] = simd::Load(acc + j * dp + kL * g);
   for (int i = 0; i < nq; ++i) {
     V x[G];
-    for (int g = 0; g < G; ++g) x[g] = simd::Load(r + i * dp + kL * g);
+    for (int g = 0; g < G; ++g) {
+      x[g] = simd::Load(r + i * dp + kL * g);
+      simd::Pin(x[g]);
+    }
     for (int j = 0; j < JB; ++j) {
       const V pv = simd::Set1(pt[j * kBQ + i]);
       for (int g = 0; g < G; ++g) a[j][g] = simd::Fma(pv, x[g], a[j][g]);
@@ -141,7 +186,7 @@ inline void RowAccumRows(const float* pt, int nq, const float* r, int dp, float*
 
 template <int G>
 void RowAccumCols(const float* pt, int nk, int nq, const float* r, int dp, float* acc) {
-  constexpr int JB = simd::kAccumulators / G > 1 ? simd::kAccumulators / G : 1;
+  constexpr int JB = RowsFor(G);
   int j = 0;
   for (; j + JB <= nk; j += JB)
     RowAccumRows<G, JB>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
@@ -153,20 +198,8 @@ void RowAccumCols(const float* pt, int nk, int nq, const float* r, int dp, float
 void RowAccum(const float* pt, int nk, int nq, const float* r, int dp, float* acc) {
   const int nvec = dp / kL;
   int g = 0;
-  for (; g + 4 <= nvec; g += 4) RowAccumCols<4>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
-  switch (nvec - g) {
-    case 3:
-      RowAccumCols<3>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
-      break;
-    case 2:
-      RowAccumCols<2>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
-      break;
-    case 1:
-      RowAccumCols<1>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
-      break;
-    default:
-      break;
-  }
+  for (; g + 2 <= nvec; g += 2) RowAccumCols<2>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
+  if (g < nvec) RowAccumCols<1>(pt, nk, nq, r + kL * g, dp, acc + kL * g);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,16 +305,24 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
 
   int64_t klo, khi;
   BandRange(p, start, end, q0, q_end, &klo, &khi);
+  PrefetchRows<1>(out, ld_out, q0, q_end, head_off, D);
+  PrefetchNextBlock(p.q, p.k, p.v, p.ld_in, head_off, D, q0, end, khi);
   for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
     const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
     ScoresT(p.k + c0 * p.ld_in + head_off, p.ld_in, nk, s.qt, D, s.st);
 
     V mnew[kNV];
     for (int v = 0; v < kNV; ++v) mnew[v] = m[v];
-    for (int j = 0; j < nk; ++j)
-      for (int v = 0; v < kNV; ++v)
-        mnew[v] = simd::MaskedMax(mnew[v], KeyMask(q0, v, q_end, c0 + j, p.window),
-                                  simd::Load(s.st + j * kBQ + kL * v));
+    for (int j = 0; j < nk; ++j) {
+      const float* row = s.st + j * kBQ;
+      if (RowNeedsMask(q0, c0 + j, p.window)) {
+        for (int v = 0; v < kNV; ++v)
+          mnew[v] =
+              simd::MaskedMax(mnew[v], KeyMask(q0, v, c0 + j, p.window), simd::Load(row + kL * v));
+      } else {
+        for (int v = 0; v < kNV; ++v) mnew[v] = simd::Max(mnew[v], simd::Load(row + kL * v));
+      }
+    }
     bool changed = false;
     V alpha[kNV];
     for (int v = 0; v < kNV; ++v) {
@@ -297,14 +338,16 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
           simd::Store(o, simd::Mul(simd::Load(o), alpha[v]));
         }
     }
-    for (int j = 0; j < nk; ++j)
+    for (int j = 0; j < nk; ++j) {
+      const bool masked = RowNeedsMask(q0, c0 + j, p.window);
       for (int v = 0; v < kNV; ++v) {
         float* sp = s.st + j * kBQ + kL * v;
-        const V pr = simd::MaskZero(KeyMask(q0, v, q_end, c0 + j, p.window),
-                                    simd::Exp(simd::Sub(simd::Load(sp), m[v])));
+        V pr = simd::Exp(simd::Sub(simd::Load(sp), m[v]));
+        if (masked) pr = simd::MaskZero(KeyMask(q0, v, c0 + j, p.window), pr);
         l[v] = simd::Add(l[v], pr);
         simd::Store(sp, pr);
       }
+    }
     AccumT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.st, D, s.ot);
   }
 
@@ -461,20 +504,25 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
 
     int64_t klo, khi;
     BandRange(p, start, end, q0, q_end, &klo, &khi);
+    PrefetchNextBlock(p.q, p.k, p.v, p.ld_in, head_off, D, q0, end, khi);
+    PrefetchRows<0>(g.out, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
+    PrefetchRows<0>(g.dout, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
     for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
       const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
       const float* kc = p.k + c0 * p.ld_in + head_off;
       ScoresT(kc, p.ld_in, nk, s.qt, D, s.st);                               // S^T
       ScoresT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.dot, D, s.dpt);  // dP^T = V dO^T
-      for (int j = 0; j < nk; ++j)
+      for (int j = 0; j < nk; ++j) {
+        const bool masked = RowNeedsMask(q0, c0 + j, p.window);
         for (int v = 0; v < kNV; ++v) {
           float* sp = s.st + j * kBQ + kL * v;
           float* dpp = s.dpt + j * kBQ + kL * v;
-          const V pr = simd::MaskZero(KeyMask(q0, v, q_end, c0 + j, p.window),
-                                      simd::Exp(simd::Sub(simd::Load(sp), lsev[v])));
+          V pr = simd::Exp(simd::Sub(simd::Load(sp), lsev[v]));
+          if (masked) pr = simd::MaskZero(KeyMask(q0, v, c0 + j, p.window), pr);
           simd::Store(sp, pr);
           simd::Store(dpp, simd::Mul(pr, simd::Sub(simd::Load(dpp), dlv[v])));  // dS^T
         }
+      }
       const int64_t row = c0 - start;
       RowAccum(s.st, nk, nq, s.dor, dp, s.dv + row * dp);  // dV += P^T dO
       RowAccum(s.dpt, nk, nq, s.qr, dp, s.dk + row * dp);  // dK += dS^T (scale Q)

@@ -31,9 +31,14 @@ inline constexpr float kExpC[8] = {1.0f,         1.0f,          0.5f,          1
 #if defined(__AVX512F__)
 
 inline constexpr int kLanes = 16;
-inline constexpr int kAccumulators = 16;  // of 32 zmm registers; 2 FMA ports x latency 4 needs 8+
+inline constexpr int kRegisters = 32;
+inline constexpr int kMaxAccumulators = 24;
 using V = __m512;
 using Mask = __mmask16;
+
+// Keeps a loaded operand in a register: without it GCC folds the load into every FMA that uses
+// it, which makes the micro-kernels load-bound instead of FMA-bound.
+inline void Pin(V& x) { asm("" : "+v"(x)); }
 
 inline V Zero() { return _mm512_setzero_ps(); }
 inline V Set1(float x) { return _mm512_set1_ps(x); }
@@ -43,21 +48,18 @@ inline V Add(V a, V b) { return _mm512_add_ps(a, b); }
 inline V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
 inline V Mul(V a, V b) { return _mm512_mul_ps(a, b); }
 inline V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
+inline V Max(V a, V b) { return _mm512_mask_max_ps(a, 0xFFFF, a, b); }
 inline V MaskedMax(V acc, Mask m, V x) { return _mm512_mask_max_ps(acc, m, acc, x); }
 inline V MaskZero(Mask m, V x) { return _mm512_maskz_mov_ps(m, x); }
 inline bool AnyNotEqual(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ) != 0; }
 
-// Lanes i = first + lane with i < q_end and (if banded) lo <= i <= hi.
-inline Mask LaneMask(int32_t first, int32_t q_end, bool banded, int32_t lo, int32_t hi) {
+// Lanes i = first + lane with lo <= i <= hi.
+inline Mask LaneMask(int32_t first, int32_t lo, int32_t hi) {
   const __m512i idx =
       _mm512_add_epi32(_mm512_set1_epi32(first),
                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-  Mask m = _mm512_cmp_epi32_mask(idx, _mm512_set1_epi32(q_end), _MM_CMPINT_LT);
-  if (banded) {
-    m &= _mm512_cmp_epi32_mask(idx, _mm512_set1_epi32(lo), _MM_CMPINT_GE);
-    m &= _mm512_cmp_epi32_mask(idx, _mm512_set1_epi32(hi), _MM_CMPINT_LE);
-  }
-  return m;
+  return _mm512_cmp_epi32_mask(idx, _mm512_set1_epi32(lo), _MM_CMPINT_GE) &
+         _mm512_cmp_epi32_mask(idx, _mm512_set1_epi32(hi), _MM_CMPINT_LE);
 }
 
 inline V Exp(V x) {
@@ -78,9 +80,12 @@ inline V Exp(V x) {
 #elif defined(__AVX2__) && defined(__FMA__)
 
 inline constexpr int kLanes = 8;
-inline constexpr int kAccumulators = 8;  // of 16 ymm registers, leaving room for operands
+inline constexpr int kRegisters = 16;
+inline constexpr int kMaxAccumulators = 12;
 using V = __m256;
 using Mask = __m256;  // all-ones / all-zeros per lane
+
+inline void Pin(V& x) { asm("" : "+x"(x)); }
 
 inline V Zero() { return _mm256_setzero_ps(); }
 inline V Set1(float x) { return _mm256_set1_ps(x); }
@@ -90,22 +95,20 @@ inline V Add(V a, V b) { return _mm256_add_ps(a, b); }
 inline V Sub(V a, V b) { return _mm256_sub_ps(a, b); }
 inline V Mul(V a, V b) { return _mm256_mul_ps(a, b); }
 inline V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+inline V Max(V a, V b) { return _mm256_max_ps(a, b); }
 inline V MaskedMax(V acc, Mask m, V x) { return _mm256_blendv_ps(acc, _mm256_max_ps(acc, x), m); }
 inline V MaskZero(Mask m, V x) { return _mm256_and_ps(m, x); }
 inline bool AnyNotEqual(V a, V b) {
   return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_NEQ_UQ)) != 0;
 }
 
-inline Mask LaneMask(int32_t first, int32_t q_end, bool banded, int32_t lo, int32_t hi) {
+inline Mask LaneMask(int32_t first, int32_t lo, int32_t hi) {
   const __m256i idx =
       _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(q_end), idx);  // i < q_end
-  if (banded) {
-    // lo <= i  <=>  !(lo > i);  i <= hi  <=>  !(i > hi)
-    m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), idx), m);
-    m = _mm256_andnot_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(hi)), m);
-  }
-  return _mm256_castsi256_ps(m);
+  // lo <= i  <=>  !(lo > i);  i <= hi  <=>  !(i > hi)
+  const __m256i out = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), idx),
+                                      _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(hi)));
+  return _mm256_castsi256_ps(_mm256_xor_si256(out, _mm256_set1_epi32(-1)));
 }
 
 inline V Exp(V x) {
@@ -126,13 +129,15 @@ inline V Exp(V x) {
 
 // Portable fallback: 8 lanes of plain C++ (the compiler vectorises what it can).
 inline constexpr int kLanes = 8;
-inline constexpr int kAccumulators = 8;
+inline constexpr int kRegisters = 16;
+inline constexpr int kMaxAccumulators = 8;
 struct V {
   float x[8];
 };
 struct Mask {
   bool m[8];
 };
+inline void Pin(V&) {}
 
 inline V Zero() { return V{}; }
 inline V Set1(float s) {
@@ -164,6 +169,10 @@ inline V Fma(V a, V b, V c) {
   for (int i = 0; i < 8; ++i) c.x[i] = std::fma(a.x[i], b.x[i], c.x[i]);
   return c;
 }
+inline V Max(V a, V b) {
+  for (int i = 0; i < 8; ++i) a.x[i] = b.x[i] > a.x[i] ? b.x[i] : a.x[i];
+  return a;
+}
 inline V MaskedMax(V acc, Mask m, V x) {
   for (int i = 0; i < 8; ++i)
     if (m.m[i] && x.x[i] > acc.x[i]) acc.x[i] = x.x[i];
@@ -179,11 +188,11 @@ inline bool AnyNotEqual(V a, V b) {
     if (a.x[i] != b.x[i]) return true;
   return false;
 }
-inline Mask LaneMask(int32_t first, int32_t q_end, bool banded, int32_t lo, int32_t hi) {
+inline Mask LaneMask(int32_t first, int32_t lo, int32_t hi) {
   Mask r;
   for (int i = 0; i < 8; ++i) {
     const int64_t q = static_cast<int64_t>(first) + i;
-    r.m[i] = q < q_end && (!banded || (q >= lo && q <= hi));
+    r.m[i] = q >= lo && q <= hi;
   }
   return r;
 }

@@ -7,16 +7,23 @@
 
 namespace mbert::ops::ref {
 
+// Phi(x) = 0.5 (1 + erf(x/sqrt 2)) written as 0.5 erfc(-x/sqrt 2): equal in exact arithmetic, but
+// 1 + erf(...) cancels to 0 in double below x ~ -8, where erfc keeps full relative precision.
+template <typename T>
+T NormalCdf(T x) {
+  return T(0.5) * std::erfc(-x / std::sqrt(T(2)));
+}
+
 template <typename T>
 T Gelu(T x) {
-  return T(0.5) * x * (T(1) + std::erf(x / std::sqrt(T(2))));
+  return x * NormalCdf(x);
 }
 
 // d/dx gelu(x) = Phi(x) + x phi(x).
 template <typename T>
 T GeluGrad(T x) {
   const T pi = T(3.141592653589793238462643383279502884L);
-  const T cdf = T(0.5) * (T(1) + std::erf(x / std::sqrt(T(2))));
+  const T cdf = NormalCdf(x);
   const T pdf = std::exp(-T(0.5) * x * x) / std::sqrt(T(2) * pi);
   return cdf + x * pdf;
 }

@@ -127,7 +127,6 @@ Result<MlmStepResult> MlmForwardBackward(Model& m, const PackedBatch& batch, Ten
   const int64_t N = batch.num_tokens();
   const int64_t C = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
   const int H = c.num_attention_heads, D = c.head_dim;
-  const float eps = c.norm_eps;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const size_t NC = static_cast<size_t>(N * C);
 

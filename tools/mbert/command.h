@@ -17,5 +17,6 @@ Subcommand AddFillMaskCommand(CLI::App& root);
 Subcommand AddEmbedCommand(CLI::App& root);
 Subcommand AddClassifyCommand(CLI::App& root);
 Subcommand AddTokenizeCommand(CLI::App& root);
+Subcommand AddTrainCommand(CLI::App& root);
 
 }  // namespace mbert::cli

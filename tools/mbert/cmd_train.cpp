@@ -1,0 +1,45 @@
+// mbert train --config FILE [--resume]: MLM pre-training from a JSON config (see
+// docs/training.md). Progress on stderr; metrics in <output_dir>/metrics.jsonl; checkpoints in
+// <output_dir>/checkpoint-<step> (HF-loadable) with <output_dir>/latest naming the newest.
+#include <iostream>
+
+#include "command.h"
+#include "runner.h"
+#include "train/trainer.h"
+
+namespace mbert::cli {
+
+namespace {
+
+struct Options {
+  std::string config;
+  bool resume = false;
+  int64_t max_steps = 0;
+};
+
+int Run(const Options& o) {
+  auto cfg = TrainConfig::FromFile(o.config);
+  if (!cfg.ok()) return ReportError(cfg.status());
+  if (o.max_steps > 0) {
+    cfg->max_steps = o.max_steps;
+    if (cfg->schedule.unit == ScheduleUnit::kSteps && cfg->schedule.decay == 0)
+      cfg->schedule.total = o.max_steps;
+  }
+  auto trainer = Trainer::Create(cfg.value(), o.resume);
+  if (!trainer.ok()) return ReportError(trainer.status());
+  Status st = trainer.value()->Run();
+  return st.ok() ? 0 : ReportError(st);
+}
+
+}  // namespace
+
+Subcommand AddTrainCommand(CLI::App& root) {
+  auto o = std::make_shared<Options>();
+  CLI::App* app = root.add_subcommand("train", "MLM pre-training from a JSON config");
+  app->add_option("-c,--config", o->config, "training config (JSON)")->required();
+  app->add_flag("--resume", o->resume, "continue from <output_dir>/latest");
+  app->add_option("--max-steps", o->max_steps, "override max_steps");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace mbert::cli

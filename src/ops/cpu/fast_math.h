@@ -1,34 +1,73 @@
-// Branch-free scalar float maths written so that GCC vectorises it inside `#pragma omp simd` loops
-// (no libm calls, selects instead of branches). Used by GELU/GeGLU and the cross-entropy softmax.
-// Accuracy targets the ops bar (design.md §5): relative error a few ulp, not last-bit.
+// Branch-free fp32 maths on 8-lane GCC vector-extension types (one AVX2 register; GCC lowers them
+// to SSE pairs on older targets), used by GELU/GeGLU and the cross-entropy softmax. Written with
+// explicit vectors because GCC will not auto-vectorise a scalar exp: with -ftrapping-math it jump-
+// threads the clamping selects into branches. Accuracy targets the ops bar (design.md §5):
+// relative error a few fp32 ulp, not last-bit.
 #pragma once
 
-#include <bit>
-#include <cmath>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace mbert::ops::fm {
+
+using F8 = float __attribute__((vector_size(32)));
+using I8 = int32_t __attribute__((vector_size(32)));
+constexpr int64_t kLanes = 8;
+
+inline F8 Splat(float v) { return F8{} + v; }
+inline F8 Load(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void Store(float* p, F8 v) { std::memcpy(p, &v, sizeof v); }
+// Tails of n < 8 elements: missing lanes are `fill`, only n lanes are written back.
+inline F8 LoadPartial(const float* p, int64_t n, float fill) {
+  F8 v = Splat(fill);
+  std::memcpy(&v, p, static_cast<size_t>(n) * sizeof(float));
+  return v;
+}
+inline void StorePartial(float* p, F8 v, int64_t n) {
+  std::memcpy(p, &v, static_cast<size_t>(n) * sizeof(float));
+}
+
+inline F8 Abs(F8 x) { return (F8)((I8)x & 0x7fffffff); }
+
+// a * b + c with a single rounding where the CPU has FMA. Without FMA it is two roundings, which
+// only costs HalfSquareLo its correction term (see there).
+inline F8 Fma(F8 a, F8 b, F8 c) {
+#if defined(__FMA__)
+  return (F8)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+  return a * b + c;
+#endif
+}
 
 // exp(a + b) for a + b <= 88, with b small next to a or exactly representable next to it: the
 // range reduction k = round((a+b)/ln2) is applied to a, and b is added to the already reduced
 // argument, so a large a (e.g. -x²/2 split exactly into hi + lo) keeps its full precision.
 // Returns 0 below -87.3 (no denormals).
-inline float Exp2Part(float a, float b) {
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f;  // 9 significant bits: k * kLn2Hi is exact for |k| < 2^15
-  constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting rounds to an integer
-  const float s = a + b;
-  const float lo_clamp = s < -87.3f ? -87.3f : s;
-  const float x = lo_clamp > 88.0f ? 88.0f : lo_clamp;
-  const float kf = (x * kLog2e + kRound) - kRound;
+inline F8 Exp2Part(F8 a, F8 b) {
+  const float kLog2e = 1.44269504088896341f;
+  const float kLn2Hi = 0.693359375f;  // 9 significant bits: k * kLn2Hi is exact for |k| < 2^15
+  const float kLn2Lo = -2.12194440e-4f;
+  const float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting rounds to an integer
+  const F8 s = a + b;
+  const I8 underflow = s < -87.3f;
+  const I8 clamped = underflow | (s > 88.0f);
+  F8 x = underflow ? Splat(-87.3f) : s;
+  x = x > 88.0f ? Splat(88.0f) : x;
+  const F8 kf = (x * kLog2e + kRound) - kRound;
   // Cody-Waite: r = (a - k ln2) + b, with ln2 split so the large cancellation is exact.
-  float r = a - kf * kLn2Hi;
-  r = r + b;
-  r = r - kf * kLn2Lo;
-  r = s != x ? x - kf * (kLn2Hi + kLn2Lo) : r;  // clamped input: reduce the clamp value
+  const F8 r_split = ((a - kf * kLn2Hi) + b) - kf * kLn2Lo;
+  const F8 r_clamp = (x - kf * kLn2Hi) - kf * kLn2Lo;  // clamped input: reduce the clamp value
+  const F8 r = clamped ? r_clamp : r_split;
   // exp(r) on |r| <= ln2/2 by its degree-7 Taylor polynomial (truncation error < 5e-9 relative).
-  float p = 1.0f / 5040.0f;
+  F8 p = Splat(1.0f / 5040.0f);
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
   p = p * r + 1.0f / 24.0f;
@@ -36,28 +75,28 @@ inline float Exp2Part(float a, float b) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t k = static_cast<int32_t>(kf);
-  const float scale = std::bit_cast<float>(static_cast<int32_t>((k + 127) << 23));
-  return s < -87.3f ? 0.0f : p * scale;
+  const I8 k = __builtin_convertvector(kf, I8);
+  const F8 scale = (F8)((k + 127) << 23);
+  return underflow ? Splat(0.0f) : p * scale;
 }
 
-inline float Exp(float x) { return Exp2Part(x, 0.0f); }
+inline F8 Exp(F8 x) { return Exp2Part(x, Splat(0.0f)); }
 
-// -x²/2 as an unevaluated sum hi + lo (hi = fl(x*x) * -0.5 exactly, lo its rounding error), so
-// exp(-x²/2) stays accurate far into the tail where x² is large.
-inline float HalfSquareHi(float x) { return -0.5f * (x * x); }
-inline float HalfSquareLo(float x) { return -0.5f * std::fma(x, x, -(x * x)); }
+// -x²/2 as an unevaluated sum hi + lo (hi = -fl(x*x)/2 exactly, lo = -(x*x - fl(x*x))/2 from an
+// FMA), so exp(-x²/2) keeps full precision far into the tail where x² is large. Without FMA lo is
+// 0 and the tail loses about ulp(x²) of relative accuracy (~4e-6 at x = -12).
+inline F8 HalfSquareHi(F8 x) { return -0.5f * (x * x); }
+inline F8 HalfSquareLo(F8 x) { return -0.5f * Fma(x, x, -(x * x)); }
 
 // Standard normal CDF Phi(x) = 0.5 * erfc(-x / sqrt(2)), the factor of exact-erf GELU.
 // erfc(z), z >= 0, uses the Chebyshev-fitted form t * exp(-z² + P(t)), t = 1 / (1 + z/2)
 // (Numerical Recipes "erfcc", fractional error < 1.2e-7 everywhere), evaluated on |x|; the sign
 // is applied as Phi(x) = 1 - Phi(-x). Working on erfc keeps the negative tail relatively accurate.
-inline float NormalCdf(float x) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
-  const float ax = std::fabs(x);
-  const float z = ax * kInvSqrt2;
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
+inline F8 NormalCdf(F8 x) {
+  const float kInvSqrt2 = 0.70710678118654752f;
+  const F8 ax = Abs(x);
+  const F8 t = 1.0f / (1.0f + 0.5f * (ax * kInvSqrt2));
+  F8 p = Splat(0.17087277f);
   p = p * t - 0.82215223f;
   p = p * t + 1.48851587f;
   p = p * t - 1.13520398f;
@@ -68,13 +107,13 @@ inline float NormalCdf(float x) {
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
   // -z² = -x²/2, split exactly so that the exponent keeps full precision for large |x|.
-  const float half_erfc = 0.5f * t * Exp2Part(HalfSquareHi(ax), HalfSquareLo(ax) + p);
+  const F8 half_erfc = 0.5f * t * Exp2Part(HalfSquareHi(ax), HalfSquareLo(ax) + p);
   return x >= 0.0f ? 1.0f - half_erfc : half_erfc;
 }
 
 // Standard normal density phi(x) = exp(-x²/2) / sqrt(2 pi).
-inline float NormalPdf(float x) {
-  constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+inline F8 NormalPdf(F8 x) {
+  const float kInvSqrt2Pi = 0.39894228040143268f;
   return kInvSqrt2Pi * Exp2Part(HalfSquareHi(x), HalfSquareLo(x));
 }
 

@@ -5,22 +5,54 @@
 namespace mbert::ops {
 namespace {
 
+using fm::F8;
+using fm::kLanes;
+
 constexpr int64_t kParallelMin = 1 << 14;
 
-inline float Gelu(float x) { return x * fm::NormalCdf(x); }
+inline F8 Gelu(F8 x) { return x * fm::NormalCdf(x); }
 // d/dx x Phi(x) = Phi(x) + x phi(x).
-inline float GeluGrad(float x) { return fm::NormalCdf(x) + x * fm::NormalPdf(x); }
+inline F8 GeluGrad(F8 x) { return fm::NormalCdf(x) + x * fm::NormalPdf(x); }
+
+// Applies body(offset, count) to [0, n) in 8-lane blocks (count == 8) and one tail (count < 8);
+// blocks are split statically over threads when n is large.
+template <typename Body>
+void ForBlocks(int64_t n, Body body) {
+  const int64_t blocks = n / kLanes;
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t b = 0; b < blocks; ++b) body(b * kLanes, kLanes);
+  if (n % kLanes != 0) body(blocks * kLanes, n % kLanes);
+}
+
+// One row of I lanes: full blocks, then the tail.
+template <typename Body>
+inline void ForRow(int64_t I, Body body) {
+  int64_t i = 0;
+  for (; i + kLanes <= I; i += kLanes) body(i, kLanes);
+  if (i < I) body(i, I - i);
+}
+
+inline F8 LoadN(const float* p, int64_t n) {
+  return n == kLanes ? fm::Load(p) : fm::LoadPartial(p, n, 0.0f);
+}
+inline void StoreN(float* p, F8 v, int64_t n) {
+  if (n == kLanes) {
+    fm::Store(p, v);
+  } else {
+    fm::StorePartial(p, v, n);
+  }
+}
 
 }  // namespace
 
 void GeluForward(const float* x, float* y, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = Gelu(x[i]);
+  ForBlocks(n, [&](int64_t i, int64_t c) { StoreN(y + i, Gelu(LoadN(x + i, c)), c); });
 }
 
 void GeluBackward(const float* x, const float* dy, float* dx, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * GeluGrad(x[i]);
+  ForBlocks(n, [&](int64_t i, int64_t c) {
+    StoreN(dx + i, LoadN(dy + i, c) * GeluGrad(LoadN(x + i, c)), c);
+  });
 }
 
 void GegluForward(const float* u, float* y, int64_t N, int64_t I) {
@@ -29,8 +61,9 @@ void GegluForward(const float* u, float* y, int64_t N, int64_t I) {
     const float* in = u + n * 2 * I;
     const float* gate = in + I;
     float* yr = y + n * I;
-#pragma omp simd
-    for (int64_t i = 0; i < I; ++i) yr[i] = Gelu(in[i]) * gate[i];
+    ForRow(I, [&](int64_t i, int64_t c) {
+      StoreN(yr + i, Gelu(LoadN(in + i, c)) * LoadN(gate + i, c), c);
+    });
   }
 }
 
@@ -42,13 +75,12 @@ void GegluBackward(const float* u, const float* dy, float* du, int64_t N, int64_
     const float* g = dy + n * I;
     float* din = du + n * 2 * I;
     float* dgate = din + I;
-#pragma omp simd
-    for (int64_t i = 0; i < I; ++i) {
-      const float x = in[i];
-      const float cdf = fm::NormalCdf(x);
-      din[i] = g[i] * gate[i] * (cdf + x * fm::NormalPdf(x));
-      dgate[i] = g[i] * (x * cdf);
-    }
+    ForRow(I, [&](int64_t i, int64_t c) {
+      const F8 x = LoadN(in + i, c), gi = LoadN(g + i, c);
+      const F8 cdf = fm::NormalCdf(x);
+      StoreN(din + i, gi * LoadN(gate + i, c) * (cdf + x * fm::NormalPdf(x)), c);
+      StoreN(dgate + i, gi * (x * cdf), c);
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 // Attention on packed batches: the double reference against finite differences, the fast fp32
 // kernels against the double reference (forward and backward), packing invariance and strides.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -357,6 +358,39 @@ TEST(AttentionCpu, BackwardPackingInvariance) {
     const std::vector<float> ga = FastBackward(alone, window, dout_a);
     for (int64_t i = 0; i < len * 3 * C; ++i)
       ASSERT_EQ(ga[i], gp[off * 3 * C + i]) << "window " << window << " element " << i;
+  }
+}
+
+// Results do not depend on the number of threads (each work item is computed the same way by
+// whichever thread runs it), forward and backward.
+TEST(AttentionCpu, ThreadCountInvariance) {
+  Batch b = MakeBatch({200, 17, 90}, 4, 16, 41);
+  const std::vector<float> dout = RandomVec(b.N * b.C, 42);
+  const int saved = omp_get_max_threads();
+  for (int window : {-1, 8}) {
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      results.push_back(FastBackward(b, window, dout));
+      std::vector<float> out(static_cast<size_t>(b.N * b.C));
+      AttentionForward(b.q(), b.k(), b.v(), 3 * b.C, out.data(), b.C, nullptr, b.cu.data(), 3, b.H,
+                       b.D, window, Scale(b.D));
+      results.back().insert(results.back().end(), out.begin(), out.end());
+    }
+    EXPECT_EQ(results[0], results[1]) << "window " << window;
+    EXPECT_EQ(results[0], results[2]) << "window " << window;
+  }
+  omp_set_num_threads(saved);
+}
+
+// A window at least as long as the sequence is global attention, bit for bit; huge windows must
+// not overflow the int32 band limits.
+TEST(AttentionCpu, WideWindowEqualsGlobal) {
+  Batch b = MakeBatch({150, 40}, 2, 8, 51);
+  const std::vector<float> dout = RandomVec(b.N * b.C, 52);
+  const std::vector<float> global = FastBackward(b, -1, dout);
+  for (int window : {149, 1000, 2147483647}) {
+    EXPECT_EQ(FastBackward(b, window, dout), global) << "window " << window;
   }
 }
 

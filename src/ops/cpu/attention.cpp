@@ -127,6 +127,12 @@ void ScoresT(const float* kb, int64_t ld, int nk, const float* xt, int D, float*
   constexpr int JB = RowsFor(kNV);
   int j = 0;
   for (; j + JB <= nk; j += JB) ScoreRows<JB>(kb + j * ld, ld, xt, D, st + j * kBQ);
+  if constexpr (JB > 4) {
+    if (j + 4 <= nk) {
+      ScoreRows<4>(kb + j * ld, ld, xt, D, st + j * kBQ);
+      j += 4;
+    }
+  }
   for (; j + 2 <= nk; j += 2) ScoreRows<2>(kb + j * ld, ld, xt, D, st + j * kBQ);
   for (; j < nk; ++j) ScoreRows<1>(kb + j * ld, ld, xt, D, st + j * kBQ);
 }
@@ -158,6 +164,12 @@ void AccumT(const float* vb, int64_t ld, int nk, const float* pt, int D, float* 
   constexpr int DB = RowsFor(kNV);
   int d = 0;
   for (; d + DB <= D; d += DB) AccumRows<DB>(vb + d, ld, nk, pt, ot + d * kBQ);
+  if constexpr (DB > 4) {
+    if (d + 4 <= D) {
+      AccumRows<4>(vb + d, ld, nk, pt, ot + d * kBQ);
+      d += 4;
+    }
+  }
   for (; d + 2 <= D; d += 2) AccumRows<2>(vb + d, ld, nk, pt, ot + d * kBQ);
   for (; d < D; ++d) AccumRows<1>(vb + d, ld, nk, pt, ot + d * kBQ);
 }
@@ -190,6 +202,14 @@ void RowAccumCols(const float* pt, int nk, int nq, const float* r, int dp, float
   int j = 0;
   for (; j + JB <= nk; j += JB)
     RowAccumRows<G, JB>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
+  if constexpr (JB > 4) {
+    if (j + 4 <= nk) {
+      RowAccumRows<G, 4>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
+      j += 4;
+    }
+  }
+  for (; j + 2 <= nk; j += 2)
+    RowAccumRows<G, 2>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
   for (; j < nk; ++j)
     RowAccumRows<G, 1>(pt + j * kBQ, nq, r, dp, acc + static_cast<int64_t>(j) * dp);
 }

@@ -39,42 +39,36 @@ float CrossEntropyForwardBackward(const float* logits, int64_t ldl, const int32_
         if (d != nullptr) std::fill(d, d + V, 0.0f);
         continue;
       }
-      // Row max, 8 lanes at a time (tail padded with -inf).
-      fm::F8 mv = fm::Splat(-INFINITY);
+      // Row max, kLanes at a time (tail padded with -inf).
+      fm::VecF mv = fm::Splat(-INFINITY);
       int64_t v = 0;
       for (; v + fm::kLanes <= V; v += fm::kLanes) {
-        const fm::F8 x = fm::Load(l + v);
+        const fm::VecF x = fm::Load(l + v);
         mv = x > mv ? x : mv;
       }
       if (v < V) {
-        const fm::F8 x = fm::LoadPartial(l + v, V - v, -INFINITY);
+        const fm::VecF x = fm::LoadPartial(l + v, V - v, -INFINITY);
         mv = x > mv ? x : mv;
       }
       float m = mv[0];
       for (int i = 1; i < fm::kLanes; ++i) m = std::max(m, mv[i]);
       const float target = l[labels[r]];  // read before d (which may alias l) is written
       // Sum of exp(l - m) with one double accumulator per lane (fixed order: deterministic).
-      using D4 = double __attribute__((vector_size(32)));
-      using F4 = float __attribute__((vector_size(16)));
-      D4 sum_lo = {}, sum_hi = {};
-      auto accumulate = [&](fm::F8 e) {
-        const F4 lo = __builtin_shufflevector(e, e, 0, 1, 2, 3);
-        const F4 hi = __builtin_shufflevector(e, e, 4, 5, 6, 7);
-        sum_lo += __builtin_convertvector(lo, D4);
-        sum_hi += __builtin_convertvector(hi, D4);
-      };
+      using VecD = double __attribute__((vector_size(8 * fm::kLanes)));
+      VecD sum = {};
+      auto accumulate = [&sum](fm::VecF e) { sum += __builtin_convertvector(e, VecD); };
       for (v = 0; v + fm::kLanes <= V; v += fm::kLanes) {
-        const fm::F8 e = fm::Exp(fm::Load(l + v) - m);
+        const fm::VecF e = fm::Exp(fm::Load(l + v) - m);
         if (d != nullptr) fm::Store(d + v, e);
         accumulate(e);
       }
       if (v < V) {
-        const fm::F8 e = fm::Exp(fm::LoadPartial(l + v, V - v, -INFINITY) - m);  // pad lanes: 0
+        const fm::VecF e = fm::Exp(fm::LoadPartial(l + v, V - v, -INFINITY) - m);  // pad lanes: 0
         if (d != nullptr) fm::StorePartial(d + v, e, V - v);
         accumulate(e);
       }
-      const D4 sum = sum_lo + sum_hi;
-      const double s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+      double s = 0.0;
+      for (int i = 0; i < fm::kLanes; ++i) s += sum[i];
       if (d != nullptr) {
         // softmax / count, minus 1/count at the label.
         const float scale = static_cast<float>(1.0 / s) * inv_count;

@@ -5,16 +5,16 @@
 namespace mbert::ops {
 namespace {
 
-using fm::F8;
 using fm::kLanes;
+using fm::VecF;
 
 constexpr int64_t kParallelMin = 1 << 14;
 
-inline F8 Gelu(F8 x) { return x * fm::NormalCdf(x); }
+inline VecF Gelu(VecF x) { return x * fm::NormalCdf(x); }
 // d/dx x Phi(x) = Phi(x) + x phi(x).
-inline F8 GeluGrad(F8 x) { return fm::NormalCdf(x) + x * fm::NormalPdf(x); }
+inline VecF GeluGrad(VecF x) { return fm::NormalCdf(x) + x * fm::NormalPdf(x); }
 
-// Applies body(offset, count) to [0, n) in 8-lane blocks (count == 8) and one tail (count < 8);
+// Applies body(offset, count) to [0, n) in blocks of kLanes and one shorter tail;
 // blocks are split statically over threads when n is large.
 template <typename Body>
 void ForBlocks(int64_t n, Body body) {
@@ -32,10 +32,10 @@ inline void ForRow(int64_t I, Body body) {
   if (i < I) body(i, I - i);
 }
 
-inline F8 LoadN(const float* p, int64_t n) {
+inline VecF LoadN(const float* p, int64_t n) {
   return n == kLanes ? fm::Load(p) : fm::LoadPartial(p, n, 0.0f);
 }
-inline void StoreN(float* p, F8 v, int64_t n) {
+inline void StoreN(float* p, VecF v, int64_t n) {
   if (n == kLanes) {
     fm::Store(p, v);
   } else {
@@ -76,8 +76,8 @@ void GegluBackward(const float* u, const float* dy, float* du, int64_t N, int64_
     float* din = du + n * 2 * I;
     float* dgate = din + I;
     ForRow(I, [&](int64_t i, int64_t c) {
-      const F8 x = LoadN(in + i, c), gi = LoadN(g + i, c);
-      const F8 cdf = fm::NormalCdf(x);
+      const VecF x = LoadN(in + i, c), gi = LoadN(g + i, c);
+      const VecF cdf = fm::NormalCdf(x);
       StoreN(din + i, gi * LoadN(gate + i, c) * (cdf + x * fm::NormalPdf(x)), c);
       StoreN(dgate + i, gi * (x * cdf), c);
     });

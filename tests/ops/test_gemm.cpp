@@ -56,6 +56,8 @@ TEST_P(LinearTest, MatchesNaive) {
   Linear lin(W.data(), N, K, use_bias ? b.data() : nullptr);
   EXPECT_EQ(lin.out_features(), N);
   EXPECT_EQ(lin.in_features(), K);
+  // oneDNN must not fall back to its reference kernels for the pre-packed weight layout.
+  EXPECT_NE(lin.ImplName(M).rfind("ref", 0), 0u) << lin.ImplName(M);
   const Naive want = NaiveProduct(
       M, N, K, [&](int64_t i, int64_t k) { return x[i * K + k]; },
       [&](int64_t k, int64_t j) { return W[j * K + k]; });  // Wᵀ

@@ -1,6 +1,13 @@
 // A sequence's output must not depend on what else is packed with it (design.md §2): the same
-// sequence alone and packed between others gives bitwise-identical final hidden states at the
-// same thread count.
+// sequence alone and packed between others gives the same result at every stage.
+//
+// Tolerance, not bitwise: oneDNN 2.6's gemm:jit (the GEMM behind every linear layer) handles
+// M-tails with different micro-kernels, so the same row multiplied as part of an 8-row and of a
+// 200-row matrix can differ in the last bit (measured with the Linear op alone). The differences
+// this allows are ~1e-6 relative; any attention leaking across sequences, a wrong position
+// restart or a window crossing a boundary changes outputs at the 1e-2..1 level. Our own kernels
+// are bitwise packing-invariant (tests/ops/test_attention.cpp checks that exactly).
+#include <cmath>
 #include <cstring>
 
 #include "model/model.h"
@@ -30,15 +37,36 @@ TEST(Invariance, AloneEqualsPacked) {
     std::vector<std::vector<int32_t>> seqs;
     for (size_t i = 0; i < lens.size(); ++i)
       seqs.push_back(RandomIds(lens[i], 17u + static_cast<uint32_t>(i), V));
-    std::vector<float> alone, packed;
-    ASSERT_TRUE(m->Forward(PackedBatch::FromSequences({seqs[target]}), &alone).ok());
+    // Record every stage of both runs so a failure names the first stage that differs.
+    std::vector<std::pair<std::string, std::vector<float>>> alone_taps, packed_taps;
+    auto recorder = [](auto* out, int64_t n, int64_t off) {
+      return [out, n, off](int layer, const char* stage, const float* data) {
+        out->emplace_back(std::to_string(layer) + "." + stage,
+                          std::vector<float>(data + off, data + off + n));
+      };
+    };
     PackedBatch all = PackedBatch::FromSequences(seqs);
-    ASSERT_TRUE(m->Forward(all, &packed).ok());
-    const int64_t off = all.cu_seqlens[target] * C;
-    ASSERT_EQ(alone.size(), static_cast<size_t>(lens[target] * C));
-    EXPECT_EQ(0, std::memcmp(alone.data(), packed.data() + off, alone.size() * sizeof(float)))
-        << "sequence " << target << " (length " << lens[target]
-        << ") differs alone vs packed";
+    const int64_t n = lens[target] * C, off = all.cu_seqlens[target] * C;
+    std::vector<float> alone, packed;
+    ASSERT_TRUE(m->Forward(PackedBatch::FromSequences({seqs[target]}), &alone, nullptr,
+                           recorder(&alone_taps, n, 0))
+                    .ok());
+    ASSERT_TRUE(m->Forward(all, &packed, nullptr, recorder(&packed_taps, n, off)).ok());
+    ASSERT_EQ(alone_taps.size(), packed_taps.size());
+    for (size_t i = 0; i < alone_taps.size(); ++i) {
+      const auto& a = alone_taps[i].second;
+      const auto& p = packed_taps[i].second;
+      double scale = 0.0;
+      for (float v : a) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+      const auto r = testing::AllClose(p.data(), a.data(), static_cast<int64_t>(a.size()),
+                                       1e-5 * scale, 1e-5);
+      if (!r.ok) {
+        ADD_FAILURE() << "sequence " << target << " (length " << lens[target]
+                      << ") differs alone vs packed, first at stage " << alone_taps[i].first
+                      << ": max |diff| " << r.max_abs << " (max |value| " << scale << ")";
+        break;
+      }
+    }
   }
 }
 

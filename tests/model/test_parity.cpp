@@ -55,7 +55,10 @@ std::vector<float> CheckEncoder(Model& m, const Golden& g) {
   for (const auto& [name, ours] : taps) {
     if (g.file.Find(name) == nullptr) continue;  // e.g. hidden_states.L when HF stores it normed
     std::vector<float> ref = ReadFloats(g.file, name);
-    ASSERT_EQ(ref.size(), ours.size()) << name;
+    if (ref.size() != ours.size()) {
+      ADD_FAILURE() << name << ": golden has " << ref.size() << " values, ours " << ours.size();
+      return hidden;
+    }
     const auto r = AllClose(ours.data(), ref.data(), N * C, kTol, kTol);
     ++compared;
     if (!r.ok) {

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 #include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
 
@@ -109,6 +111,8 @@ void AddedMatcher::Split(std::string_view s, std::vector<AddedSplit>* out) const
       }
     }
     if (tok.lstrip) {
+      // HF: start = max(leftmost whitespace start, end of the previous match).
+      if (start < start_offset) start = std::min(start_offset, stop);
       size_t b = start;
       while (b > start_offset) {
         size_t c = b - 1;
@@ -128,9 +132,12 @@ void AddedMatcher::Split(std::string_view s, std::vector<AddedSplit>* out) const
     }
     if (start > start_offset)
       out->push_back({-1, static_cast<uint32_t>(start_offset), static_cast<uint32_t>(start)});
+    // HF quirk kept on purpose: the search resumes at the end of the match itself, not after the
+    // whitespace rstrip absorbed, so a token found inside that whitespace (e.g. a space-run
+    // added token) is emitted too, overlapping the previous one.
     out->push_back({best, static_cast<uint32_t>(start), static_cast<uint32_t>(stop)});
     start_offset = stop;
-    i = stop;
+    i = best_end;
   }
   if (start_offset < n)
     out->push_back({-1, static_cast<uint32_t>(start_offset), static_cast<uint32_t>(n)});

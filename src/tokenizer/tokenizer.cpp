@@ -38,6 +38,11 @@ size_t SpecialCount(const std::vector<tok::TemplatePiece>& t) {
 
 // HF truncate_encodings with the max length already reduced by the special tokens.
 Status Truncate(const TruncationOptions& o, size_t max_len, Encoding* a, Encoding* b) {
+  if (max_len == 0) {  // HF empties both sequences whatever the strategy
+    TruncateOne(a, 0, o.side);
+    if (b) TruncateOne(b, 0, o.side);
+    return Status::Ok();
+  }
   const size_t n1 = a->ids.size(), n2 = b ? b->ids.size() : 0;
   const size_t total = n1 + n2;
   if (total <= max_len) return Status::Ok();
@@ -110,6 +115,8 @@ Encoding PostProcess(const Model& m, Encoding& a, Encoding* b, bool add_special)
   return out;
 }
 
+// HF pad_encodings: the target (fixed length, or the batch's longest) is rounded up to the
+// multiple first; encodings already at least that long are left alone.
 Status Pad(const Model& m, const PaddingOptions& o, size_t target, Encoding* e) {
   if (o.multiple_of > 0 && target % o.multiple_of != 0)
     target += o.multiple_of - target % o.multiple_of;
@@ -160,7 +167,8 @@ Result<Encoding> EncodeNoPad(const Model& m, std::string_view a, const std::stri
 Result<Encoding> Tokenizer::Encode(std::string_view text, const EncodeOptions& opts) const {
   MBERT_ASSIGN_OR_RETURN(Encoding e, EncodeNoPad(*m_, text, nullptr, opts));
   if (opts.padding.enabled)
-    MBERT_RETURN_IF_ERROR(Pad(*m_, opts.padding, std::max(opts.padding.length, e.size()), &e));
+    MBERT_RETURN_IF_ERROR(
+        Pad(*m_, opts.padding, opts.padding.length ? opts.padding.length : e.size(), &e));
   return e;
 }
 
@@ -168,7 +176,8 @@ Result<Encoding> Tokenizer::EncodePair(std::string_view a, std::string_view b,
                                        const EncodeOptions& opts) const {
   MBERT_ASSIGN_OR_RETURN(Encoding e, EncodeNoPad(*m_, a, &b, opts));
   if (opts.padding.enabled)
-    MBERT_RETURN_IF_ERROR(Pad(*m_, opts.padding, std::max(opts.padding.length, e.size()), &e));
+    MBERT_RETURN_IF_ERROR(
+        Pad(*m_, opts.padding, opts.padding.length ? opts.padding.length : e.size(), &e));
   return e;
 }
 
@@ -206,7 +215,7 @@ std::vector<Result<Encoding>> Tokenizer::EncodeBatch(const std::vector<TextPair>
         if (r.ok()) target = std::max(target, r.value().size());
     for (auto& r : out) {
       if (!r.ok()) continue;
-      const Status st = Pad(*m_, opts.padding, std::max(target, r.value().size()), &r.value());
+      const Status st = Pad(*m_, opts.padding, target, &r.value());
       if (!st.ok()) r = Result<Encoding>(st);
     }
   }

@@ -3,8 +3,10 @@
 // tokens and decodes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/file_io.h"
 #include "golden_reader.h"
 #include "mbert/tokenizer.h"
 
@@ -54,9 +56,18 @@ std::string Show(const std::string& s) {
   return o.size() > 300 ? o.substr(0, 300) + "..." : o;
 }
 
+std::string Opts(const GoldenRecord& r) {
+  if (!r.opts.present) return "default";
+  const auto& o = r.opts;
+  std::ostringstream ss;
+  ss << "{special " << o.add_special << ", trunc " << o.trunc_on << " strategy " << o.strategy
+     << " max " << o.max_len << " side " << o.trunc_side << ", pad " << o.pad_on << " len "
+     << o.pad_len << " multiple " << o.multiple << " side " << o.pad_side << "}";
+  return ss.str();
+}
+
 // Returns "" when the record matches, else a description of the first difference.
-std::string Check(const GoldenRecord& r) {
-  const Tokenizer& tok = Tok();
+std::string Check(const Tokenizer& tok, const GoldenRecord& r) {
   const EncodeOptions o = OptionsOf(r);
   auto res = r.pair ? tok.EncodePair(r.text, r.text_pair, o) : tok.Encode(r.text, o);
   if (r.error) return res.ok() ? "HF raised an error, mbert did not" : "";
@@ -117,10 +128,10 @@ TEST_P(TokenizerGolden, MatchesHuggingFace) {
   size_t bad = 0, tokens = 0;
   for (const GoldenRecord& r : records) {
     tokens += r.ids.size();
-    const std::string diff = Check(r);
+    const std::string diff = Check(Tok(), r);
     if (!diff.empty()) {
       if (++bad <= 15)
-        ADD_FAILURE() << "text '" << Show(r.text) << "'"
+        ADD_FAILURE() << "options " << Opts(r) << " text '" << Show(r.text) << "'"
                       << (r.pair ? " pair '" + Show(r.text_pair) + "'" : "") << ": " << diff;
     }
   }
@@ -136,6 +147,36 @@ INSTANTIATE_TEST_SUITE_P(Files, TokenizerGolden,
                            std::string n = info.param.substr(0, info.param.find('.'));
                            return n;
                          });
+
+// The real tokenizer.json with the edits listed in variants.json (written by the golden script):
+// options ModernBERT leaves off (add_prefix_space, use_regex false, rstrip/single_word/lstrip,
+// ignore_merges, no normalizer, no post-processor) against HF on the same edited file.
+TEST(TokenizerGoldenVariants, MatchHuggingFace) {
+  auto specs = ReadJsonFile(testing::GoldenDir() + "/variants.json");
+  ASSERT_TRUE(specs.ok()) << specs.status().message();
+  auto base = ReadJsonFile(testing::ModernBertTokenizerJson());
+  ASSERT_TRUE(base.ok()) << base.status().message();
+  ASSERT_GE(specs->size(), 6u);
+  for (const auto& [name, patches] : specs->items()) {
+    nlohmann::json j = base.value();
+    for (const auto& p : patches) j[nlohmann::json::json_pointer(p[0].get<std::string>())] = p[1];
+    auto tok = Tokenizer::FromJsonString(j.dump(), "variant " + name);
+    ASSERT_TRUE(tok.ok()) << tok.status().message();
+    std::vector<GoldenRecord> records;
+    std::string err;
+    ASSERT_TRUE(
+        testing::ReadGoldens(testing::GoldenDir() + "/variant-" + name + ".bin.xz", &records, &err))
+        << err;
+    size_t bad = 0;
+    for (const GoldenRecord& r : records) {
+      const std::string diff = Check(tok.value(), r);
+      if (!diff.empty() && ++bad <= 10)
+        ADD_FAILURE() << "variant " << name << " text '" << Show(r.text) << "'"
+                      << (r.pair ? " pair '" + Show(r.text_pair) + "'" : "") << ": " << diff;
+    }
+    EXPECT_EQ(bad, 0u) << "variant " << name << ", " << records.size() << " records";
+  }
+}
 
 }  // namespace
 }  // namespace mbert

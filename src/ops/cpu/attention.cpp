@@ -90,6 +90,19 @@ inline void PrefetchNextBlock(const float* q, const float* k, const float* v, in
   PrefetchRows<0>(v, ld, khi, k1, head_off, D);
 }
 
+// dst[c][r] = src[r][c] * mul[c] for r < rows, c < cols: the transposes into and out of the lane
+// layout, 8 x 8 tiles plus scalar edges.
+void TransposeScaled(const float* src, int64_t src_ld, int rows, int cols, const float* mul,
+                     float* dst, int64_t dst_ld) {
+  const int rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
+  for (int r = 0; r < rows8; r += 8)
+    for (int c = 0; c < cols8; c += 8)
+      simd::Transpose8x8Scaled(src + r * src_ld + c, src_ld, mul + c, dst + c * dst_ld + r, dst_ld);
+  for (int r = 0; r < rows; ++r)
+    for (int c = (r < rows8 ? cols8 : 0); c < cols; ++c)
+      dst[c * dst_ld + r] = src[r * src_ld + c] * mul[c];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Micro-kernels. Each holds a register block of accumulators, rows x vecs, plus the vecs operands
 // of one step and a broadcast: as many rows as the register file allows (6 x 2 on AVX2, 12 x 2 on
@@ -289,15 +302,19 @@ void ThreadRange(const std::vector<int64_t>& prefix, int t, int nt, size_t* lo, 
 // Forward
 
 struct ForwardScratch {
-  explicit ForwardScratch(int D)
-      : buf(AllocScratch(static_cast<size_t>(2 * D * kBQ + kKeyChunk * kBQ))),
+  ForwardScratch(int D, float scale)
+      : buf(AllocScratch(static_cast<size_t>(2 * D * kBQ + kKeyChunk * kBQ + D))),
         qt(buf.get()),
         ot(qt + D * kBQ),
-        st(ot + D * kBQ) {}
+        st(ot + D * kBQ),
+        scale_row(st + kKeyChunk * kBQ) {
+    std::fill(scale_row, scale_row + D, scale);
+  }
   ScratchPtr buf;
-  float* qt;  // (D, BQ)
-  float* ot;  // (D, BQ)
-  float* st;  // (BK, BQ)
+  float* qt;         // (D, BQ)
+  float* ot;         // (D, BQ)
+  float* st;         // (BK, BQ)
+  float* scale_row;  // (D) all equal to the softmax scale
 };
 
 void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q0, float* out,
@@ -309,10 +326,7 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
 
   // Qt = scale * q^T; padding lanes are zero so their scores stay finite.
   std::memset(s.qt, 0, sizeof(float) * D * kBQ);
-  for (int i = 0; i < nq; ++i) {
-    const float* qi = p.q + (q0 + i) * p.ld_in + head_off;
-    for (int d = 0; d < D; ++d) s.qt[d * kBQ + i] = qi[d] * p.scale;
-  }
+  TransposeScaled(p.q + q0 * p.ld_in + head_off, p.ld_in, nq, D, s.scale_row, s.qt, kBQ);
   std::memset(s.ot, 0, sizeof(float) * D * kBQ);
 
   // The running max starts finite so a lane whose first chunk is fully masked gets alpha = 1, not
@@ -378,11 +392,9 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
     simd::Store(mx + kL * v, m[v]);
   }
   // Every real query sees at least itself, so lsum > 0 on the nq real lanes.
-  for (int i = 0; i < nq; ++i) {
-    const float inv = 1.0f / lsum[i];
-    float* oi = out + (q0 + i) * ld_out + head_off;
-    for (int d = 0; d < D; ++d) oi[d] = s.ot[d * kBQ + i] * inv;
-  }
+  alignas(64) float inv[kBQ];
+  for (int i = 0; i < kBQ; ++i) inv[i] = i < nq ? 1.0f / lsum[i] : 0.0f;
+  TransposeScaled(s.ot, kBQ, D, nq, inv, out + q0 * ld_out + head_off, ld_out);
   if (lse != nullptr) {
     for (int i = 0; i < nq; ++i) lse[(q0 + i) * p.num_heads + h] = mx[i] + std::log(lsum[i]);
   }
@@ -418,7 +430,7 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
     size_t lo, hi;
     ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     if (lo < hi) {
-      ForwardScratch scratch(head_dim);
+      ForwardScratch scratch(head_dim, scale);
       for (size_t it = lo; it < hi; ++it) {
         const Item& w = items[it];
         ForwardBlock(p, cu_seqlens[w.seq], cu_seqlens[w.seq + 1], w.head, w.q0, out, ld_out, lse,
@@ -437,10 +449,10 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
 namespace {
 
 struct BackwardScratch {
-  BackwardScratch(int D, int64_t max_len)
+  BackwardScratch(int D, int64_t max_len, float scale)
       : dp((D + kL - 1) / kL * kL),
         buf(AllocScratch(static_cast<size_t>(3 * D * kBQ + 2 * kBQ * dp + 2 * kKeyChunk * kBQ +
-                                             2 * max_len * dp))) {
+                                             2 * max_len * dp + D + kBQ))) {
     float* f = buf.get();
     qt = f;
     f += D * kBQ;
@@ -459,18 +471,26 @@ struct BackwardScratch {
     dk = f;
     f += max_len * dp;
     dv = f;
+    f += max_len * dp;
+    ones = f;
+    std::fill(ones, ones + D, 1.0f);
+    f += D;
+    scale_row = f;
+    std::fill(scale_row, scale_row + kBQ, scale);
   }
   int dp;  // D rounded up to the lane count: row stride of the row-major blocks
   ScratchPtr buf;
-  float* qt;   // (D, BQ)  scale * q, transposed
-  float* dot;  // (D, BQ)  dout, transposed
-  float* dqt;  // (D, BQ)  dq accumulator (without the final scale), transposed
-  float* qr;   // (BQ, Dp) scale * q, row-major
-  float* dor;  // (BQ, Dp) dout, row-major
-  float* st;   // (BK, BQ) P^T of a key chunk
-  float* dpt;  // (BK, BQ) dP^T, then dS^T
-  float* dk;   // (len, Dp) dk accumulator of the sequence
-  float* dv;   // (len, Dp) dv accumulator of the sequence
+  float* qt;         // (D, BQ)  scale * q, transposed
+  float* dot;        // (D, BQ)  dout, transposed
+  float* dqt;        // (D, BQ)  dq accumulator (without the final scale), transposed
+  float* qr;         // (BQ, Dp) scale * q, row-major
+  float* dor;        // (BQ, Dp) dout, row-major
+  float* st;         // (BK, BQ) P^T of a key chunk
+  float* dpt;        // (BK, BQ) dP^T, then dS^T
+  float* dk;         // (len, Dp) dk accumulator of the sequence
+  float* dv;         // (len, Dp) dv accumulator of the sequence
+  float* ones;       // (D) all 1
+  float* scale_row;  // (BQ) all equal to the softmax scale
 };
 
 struct Grads {
@@ -504,18 +524,16 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
       const float* qi = p.q + n * p.ld_in + head_off;
       const float* oi = g.out + n * g.ld_out + head_off;
       const float* gi = g.dout + n * g.ld_out + head_off;
+      float* qri = s.qr + i * dp;
+      for (int d = 0; d < D; ++d) qri[d] = qi[d] * p.scale;
+      std::memcpy(s.dor + i * dp, gi, sizeof(float) * D);
       float acc = 0.0f;
-      for (int d = 0; d < D; ++d) {
-        const float qs = qi[d] * p.scale;
-        s.qt[d * kBQ + i] = qs;
-        s.qr[i * dp + d] = qs;
-        s.dot[d * kBQ + i] = gi[d];
-        s.dor[i * dp + d] = gi[d];
-        acc += gi[d] * oi[d];
-      }
+      for (int d = 0; d < D; ++d) acc += gi[d] * oi[d];
       dl[i] = acc;  // Dl_i = rowsum(dout * out) = sum_j P_ij dP_ij
       lse_b[i] = g.lse[n * p.num_heads + h];
     }
+    TransposeScaled(s.qr, dp, nq, D, s.ones, s.qt, kBQ);
+    TransposeScaled(s.dor, dp, nq, D, s.ones, s.dot, kBQ);
     V dlv[kNV], lsev[kNV];
     for (int v = 0; v < kNV; ++v) {
       dlv[v] = simd::Load(dl + kL * v);
@@ -548,10 +566,7 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
       RowAccum(s.dpt, nk, nq, s.qr, dp, s.dk + row * dp);  // dK += dS^T (scale Q)
       AccumT(kc, p.ld_in, nk, s.dpt, D, s.dqt);            // dQ^T += K^T dS^T
     }
-    for (int i = 0; i < nq; ++i) {
-      float* dqi = g.dq + (q0 + i) * g.ld_grad + head_off;
-      for (int d = 0; d < D; ++d) dqi[d] = s.dqt[d * kBQ + i] * p.scale;
-    }
+    TransposeScaled(s.dqt, kBQ, D, nq, s.scale_row, g.dq + q0 * g.ld_grad + head_off, g.ld_grad);
   }
   for (int64_t r = 0; r < len; ++r) {
     float* dki = g.dk + (start + r) * g.ld_grad + head_off;
@@ -599,7 +614,7 @@ void AttentionBackward(const float* q, const float* k, const float* v, int64_t l
     size_t lo, hi;
     ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     if (lo < hi) {
-      BackwardScratch scratch(head_dim, max_len);
+      BackwardScratch scratch(head_dim, max_len, scale);
       for (size_t it = lo; it < hi; ++it) {
         const Item& w = items[it];
         BackwardSeqHead(p, g, cu_seqlens[w.seq], cu_seqlens[w.seq + 1], w.head, scratch);

@@ -216,4 +216,35 @@ inline V Exp(V a) {
 
 #endif
 
+// dst[c][r] = src[r][c] * mul[c] for an 8 x 8 tile (row strides src_ld, dst_ld; no alignment
+// needed). The query blocks are transposed in and out of the lane layout with it.
+inline void Transpose8x8Scaled(const float* src, int64_t src_ld, const float* mul, float* dst,
+                               int64_t dst_ld) {
+#if defined(__AVX2__)
+  const __m256 m = _mm256_loadu_ps(mul);
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_mul_ps(_mm256_loadu_ps(src + i * src_ld), m);
+  // Pairs interleaved, then quads, then the 128-bit halves exchanged: row i of the result holds
+  // element i of every input row.
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * dst_ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * dst_ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+#else
+  for (int c = 0; c < 8; ++c)
+    for (int r = 0; r < 8; ++r) dst[c * dst_ld + r] = src[r * src_ld + c] * mul[c];
+#endif
+}
+
 }  // namespace mbert::ops::attn_simd

@@ -129,7 +129,7 @@ TEST_P(LayerNormCpu, BackwardMatchesDoubleRef) {
 INSTANTIATE_TEST_SUITE_P(Shapes, LayerNormCpu,
                          ::testing::Values(Case{1, 768, 768, 768}, Case{37, 768, 800, 770},
                                            Case{5, 37, 41, 39}, Case{300, 64, 64, 64},
-                                           Case{2, 1024, 1024, 1030}));
+                                           Case{2, 1024, 1024, 1030}, Case{5000, 64, 64, 64}));
 
 TEST(LayerNormCpu, BackwardInPlaceOverDy) {
   const int64_t rows = 9, cols = 130;

@@ -70,15 +70,22 @@ void LayerNormBackward(const float* x, int64_t ldx, const float* weight, const f
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t b = 0; b < nblocks; ++b) {
     const int64_t c0 = b * kBlock, c1 = std::min(cols, c0 + kBlock);
-    float acc[kBlock] = {};
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * ldx;
-      const float* dyr = dy + r * lddy;
-      const float m = mean[r], rs = rstd[r];
+    // Sums over all N tokens: fp32 partial sums over chunks of rows, flushed into double, keep
+    // the fp32 speed with an error that does not grow with N.
+    constexpr int64_t kChunk = 256;
+    double acc[kBlock] = {};
+    for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+      float part[kBlock] = {};
+      for (int64_t r = r0; r < std::min(rows, r0 + kChunk); ++r) {
+        const float* xr = x + r * ldx;
+        const float* dyr = dy + r * lddy;
+        const float m = mean[r], rs = rstd[r];
 #pragma omp simd
-      for (int64_t c = c0; c < c1; ++c) acc[c - c0] += dyr[c] * ((xr[c] - m) * rs);
+        for (int64_t c = c0; c < c1; ++c) part[c - c0] += dyr[c] * ((xr[c] - m) * rs);
+      }
+      for (int64_t c = 0; c < kBlock; ++c) acc[c] += part[c];
     }
-    for (int64_t c = c0; c < c1; ++c) dweight[c] += acc[c - c0];
+    for (int64_t c = c0; c < c1; ++c) dweight[c] += static_cast<float>(acc[c - c0]);
   }
 
 #pragma omp parallel for schedule(static) if (parallel)

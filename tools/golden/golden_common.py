@@ -205,7 +205,7 @@ def check_hf_hidden_states(taps, hf_hidden_states, num_layers):
 
 
 def max_abs_diff(a, b):
-    return float((a.double() - b.double()).abs().max())
+    return float((a.detach().double() - b.detach().double()).abs().max())
 
 
 def write_json(path, obj):

@@ -4,6 +4,7 @@
 //   BM_AttentionBackward/<window>/<S>  scores (useful work, band only for local layers).
 //   BM_LocalCostRatio                  ns/token of local attention at S = 8192 over S = 512 in the
 //                                      same process; must stay < 1.5 (band cost independent of S).
+//   BM_FmaPeak                         fp32 FMA peak of the same threads, to read GFLOPs against.
 // Each run packs 8192 tokens: 8192 / S sequences of length S. Threads: OMP_NUM_THREADS.
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "ops/cpu/attention.h"
+#include "ops/cpu/attention_simd.h"
 
 namespace {
 
@@ -118,8 +120,35 @@ void BM_LocalCostRatio(benchmark::State& state) {
   state.counters["ratio_8192_over_512"] = t_long / t_short;
 }
 
+// The machine's fp32 FMA peak in this run: every OpenMP thread runs 12 independent chains of FMAs
+// at the vector width the attention kernels use (attention_simd.h). The yardstick for GFLOPs above.
+void BM_FmaPeak(benchmark::State& state) {
+  namespace simd = mbert::ops::attn_simd;
+  constexpr int kChains = 12, kSteps = 1 << 20;
+  double flops = 0;
+  for (auto _ : state) {
+#pragma omp parallel
+    {
+      simd::V acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = simd::Set1(1.0f + 1e-3f * static_cast<float>(c));
+      const simd::V a = simd::Set1(0.999999f), b = simd::Set1(1e-7f);
+      for (int s = 0; s < kSteps; ++s)
+        for (int c = 0; c < kChains; ++c) acc[c] = simd::Fma(acc[c], a, b);
+      alignas(64) float out[simd::kLanes];
+      simd::V sum = acc[0];
+      for (int c = 1; c < kChains; ++c) sum = simd::Add(sum, acc[c]);
+      simd::Store(out, sum);
+      benchmark::DoNotOptimize(out[0]);
+    }
+    flops += 2.0 * kChains * simd::kLanes * kSteps * omp_get_max_threads();
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["threads"] = omp_get_max_threads();
+}
+
 }  // namespace
 
+BENCHMARK(BM_FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AttentionForward)
     ->ArgNames({"window", "S"})
     ->Args({64, 512})

@@ -182,6 +182,37 @@ TEST(Tiling, FusedPartsStaySeparate) {
   EXPECT_NE(whole.data()[0], dst.data()[0]);
 }
 
+// The base -> large shapes of reference §5.7: Wqkv [3·768, 768] -> [3·1024, 1024] with offset
+// 128 = 2 heads of 64, so new heads 2-13 are old heads 0-11, new heads 0,1 are old 10,11 and new
+// 14,15 are old 0,1; Wi [2·1152, 768] -> [2·2624, 1024] with offset 736 per half.
+TEST(Tiling, BaseToLargeHeadBoundaries) {
+  Tensor qkv({3 * 768, 768});
+  for (int64_t r = 0; r < 3 * 768; ++r)
+    for (int64_t c = 0; c < 768; ++c) qkv.data()[r * 768 + c] = static_cast<float>(r * 1000 + c);
+  Tensor big({3 * 1024, 1024});
+  TileCentreFused(qkv, &big, 3);
+  auto old_head_of = [](int new_head) {
+    if (new_head >= 2 && new_head <= 13) return new_head - 2;
+    return new_head < 2 ? new_head + 10 : new_head - 14;
+  };
+  for (int p = 0; p < 3; ++p)
+    for (int h = 0; h < 16; ++h)
+      for (int d : {0, 37, 63}) {
+        const int64_t new_row = p * 1024 + h * 64 + d;
+        const int64_t old_row = p * 768 + old_head_of(h) * 64 + d;
+        // Column 128 of the new matrix is old column 0.
+        EXPECT_EQ(big.data()[new_row * 1024 + 128], static_cast<float>(old_row * 1000))
+            << "part " << p << " head " << h;
+      }
+  Tensor wi({2 * 1152, 4}), wi_big({2 * 2624, 4});
+  for (int64_t i = 0; i < wi.numel(); ++i) wi.data()[i] = static_cast<float>(i / 4);
+  TileCentreFused(wi, &wi_big, 2);
+  EXPECT_EQ(wi_big.data()[736 * 4], 0.0f);              // input half: old row 0
+  EXPECT_EQ(wi_big.data()[0], 416.0f);                  // (0 − 736) mod 1152
+  EXPECT_EQ(wi_big.data()[(2624 + 736) * 4], 1152.0f);  // gate half starts at old gate row 0
+  EXPECT_EQ(wi_big.data()[(2 * 2624 - 1) * 4], 1152.0f + (2623 - 736) % 1152);
+}
+
 TEST(Tiling, WholeTableFromSmaller) {
   const int64_t V = 10, C = 4, I = 6, C2 = 8, I2 = 10;
   TensorTable src = TinyTable(V, C, I, 3);

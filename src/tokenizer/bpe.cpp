@@ -22,36 +22,63 @@ void MergeTable::Insert(int32_t a, int32_t b, int32_t rank, int32_t merged) {
   slots_[h] = Slot{key, rank, merged};
 }
 
-Status Bpe::Init(std::unordered_map<std::string, int32_t> vocab,
+void StringIdMap::Reserve(size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n) cap <<= 1;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
+}
+
+void StringIdMap::InsertOrAssign(std::string_view key, int32_t id) {
+  const uint64_t h = Hash(key);
+  size_t i = static_cast<size_t>(h) & mask_;
+  while (slots_[i].id >= 0) {
+    Slot& s = slots_[i];
+    if (s.hash == h && s.len == key.size() && std::memcmp(s.data, key.data(), key.size()) == 0) {
+      s.id = id;
+      return;
+    }
+    i = (i + 1) & mask_;
+  }
+  slots_[i] = Slot{key.data(), h, static_cast<uint32_t>(key.size()), id};
+}
+
+Status Bpe::Init(std::vector<std::pair<std::string, int32_t>> vocab,
                  const std::vector<std::pair<std::string, std::string>>& merges, BpeConfig cfg,
                  const std::string& origin) {
   cfg_ = cfg;
-  vocab_ = std::move(vocab);
+  tokens_.clear();
+  tokens_.reserve(vocab.size());
   int32_t max_id = -1;
-  for (const auto& [tok, id] : vocab_) {
-    if (id < 0) return Status::Error(origin + ": model.vocab[\"" + tok + "\"] has negative id");
-    if (id > (1 << 28))
+  for (auto& [tok, id] : vocab) {
+    if (id < 0 || id > (1 << 28))
       return Status::Error(origin + ": model.vocab[\"" + tok + "\"] id " + std::to_string(id) +
-                           " is implausibly large");
+                           " out of range");
     max_id = std::max(max_id, id);
+    tokens_.push_back(std::move(tok));
   }
-  id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
-  has_id_.assign(static_cast<size_t>(max_id + 1), 0);
-  for (const auto& [tok, id] : vocab_) {
-    id_to_token_[static_cast<size_t>(id)] = tok;
-    has_id_[static_cast<size_t>(id)] = 1;
+  // tokens_ is complete and never resized again, so the map can point into it.
+  vocab_.Reserve(tokens_.size());
+  for (size_t i = 0; i < tokens_.size(); ++i) vocab_.InsertOrAssign(tokens_[i], vocab[i].second);
+  id_to_index_.assign(static_cast<size_t>(max_id + 1), -1);
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    // A duplicated token keeps only the id the map kept (HF builds vocab_r from its HashMap).
+    if (vocab_.Find(tokens_[i]) == vocab[i].second)
+      id_to_index_[static_cast<size_t>(vocab[i].second)] = static_cast<int32_t>(i);
   }
   merges_.Reserve(merges.size());
+  std::string joined;
   for (size_t r = 0; r < merges.size(); ++r) {
     const auto& [a, b] = merges[r];
-    const auto ia = vocab_.find(a), ib = vocab_.find(b), im = vocab_.find(a + b);
-    if (ia == vocab_.end() || ib == vocab_.end())
+    joined.assign(a).append(b);
+    const int32_t ia = vocab_.Find(a), ib = vocab_.Find(b), im = vocab_.Find(joined);
+    if (ia < 0 || ib < 0)
       return Status::Error(origin + ": model.merges[" + std::to_string(r) + "] (\"" + a + "\", \"" +
                            b + "\") uses a token missing from model.vocab");
-    if (im == vocab_.end())
-      return Status::Error(origin + ": model.merges[" + std::to_string(r) + "] result \"" + a + b +
+    if (im < 0)
+      return Status::Error(origin + ": model.merges[" + std::to_string(r) + "] result \"" + joined +
                            "\" is missing from model.vocab");
-    merges_.Insert(ia->second, ib->second, static_cast<int32_t>(r), im->second);
+    merges_.Insert(ia, ib, static_cast<int32_t>(r), im);
   }
   const ByteLevelTable& bl = ByteLevel();
   for (int b = 0; b < 256; ++b) {
@@ -63,10 +90,7 @@ Status Bpe::Init(std::unordered_map<std::string, int32_t> vocab,
   return Status::Ok();
 }
 
-int32_t Bpe::TokenToId(std::string_view token) const {
-  const auto it = vocab_.find(std::string(token));
-  return it == vocab_.end() ? -1 : it->second;
-}
+int32_t Bpe::TokenToId(std::string_view token) const { return vocab_.Find(token); }
 
 void Bpe::TokenizeWord(std::string_view word, std::vector<BpeToken>* out) const {
   if (word.empty()) return;

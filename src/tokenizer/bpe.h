@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,41 @@ namespace mbert::tok {
 struct BpeToken {
   int32_t id;
   uint32_t begin, end;
+};
+
+// Open-addressing map string -> id over keys owned elsewhere (they must outlive the map): the
+// vocabulary lookup, cheaper to build and probe than std::unordered_map<std::string, int>.
+class StringIdMap {
+ public:
+  void Reserve(size_t n);
+  void InsertOrAssign(std::string_view key, int32_t id);
+  int32_t Find(std::string_view key) const {  // -1 when absent
+    if (slots_.empty()) return -1;
+    const uint64_t h = Hash(key);
+    size_t i = static_cast<size_t>(h) & mask_;
+    while (true) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.hash == h && s.len == key.size() && std::memcmp(s.data, key.data(), key.size()) == 0)
+        return s.id;
+      i = (i + 1) & mask_;
+    }
+  }
+  static uint64_t Hash(std::string_view k) {
+    uint64_t h = 0xcbf29ce484222325ull ^ k.size();
+    for (unsigned char c : k) h = (h ^ c) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+  }
+
+ private:
+  struct Slot {
+    const char* data = nullptr;
+    uint64_t hash = 0;
+    uint32_t len = 0;
+    int32_t id = -1;
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 };
 
 // Open-addressing map (left id, right id) -> (rank, merged id), the hot lookup of BPE.
@@ -69,8 +105,9 @@ struct BpeConfig {
 
 class Bpe {
  public:
-  // `vocab` token -> id; merges as pairs of token strings in rank order. `origin` names the file.
-  Status Init(std::unordered_map<std::string, int32_t> vocab,
+  // `vocab` (token, id) in file order, a later duplicate token winning as in HF's HashMap; merges
+  // as pairs of token strings in rank order. `origin` names the file.
+  Status Init(std::vector<std::pair<std::string, int32_t>> vocab,
               const std::vector<std::pair<std::string, std::string>>& merges, BpeConfig cfg,
               const std::string& origin);
 
@@ -78,20 +115,22 @@ class Bpe {
   void TokenizeWord(std::string_view word, std::vector<BpeToken>* out) const;
 
   int32_t TokenToId(std::string_view token) const;
-  const std::string& IdToToken(int32_t id) const { return id_to_token_[static_cast<size_t>(id)]; }
-  bool HasId(int32_t id) const {
-    return id >= 0 && static_cast<size_t>(id) < id_to_token_.size() &&
-           has_id_[static_cast<size_t>(id)];
+  void set_config(const BpeConfig& c) { cfg_ = c; }
+  const std::string& IdToToken(int32_t id) const {
+    return tokens_[static_cast<size_t>(id_to_index_[static_cast<size_t>(id)])];
   }
-  size_t size() const { return vocab_.size(); }
-  int32_t max_id() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
+  bool HasId(int32_t id) const {
+    return id >= 0 && static_cast<size_t>(id) < id_to_index_.size() &&
+           id_to_index_[static_cast<size_t>(id)] >= 0;
+  }
+  int32_t max_id() const { return static_cast<int32_t>(id_to_index_.size()) - 1; }
 
  private:
   void MergeSymbols(std::string_view word, std::vector<BpeToken>* out) const;
 
-  std::unordered_map<std::string, int32_t> vocab_;
-  std::vector<std::string> id_to_token_;
-  std::vector<uint8_t> has_id_;
+  std::vector<std::string> tokens_;   // vocabulary strings in file order (the map's key storage)
+  std::vector<int32_t> id_to_index_;  // id -> index into tokens_, -1 for unused ids
+  StringIdMap vocab_;
   MergeTable merges_;
   int32_t byte_id_[256];  // id of each byte's ByteLevel character, or -1
   int32_t byte_fallback_id_[256];

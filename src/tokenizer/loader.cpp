@@ -5,6 +5,7 @@
 
 #include "core/file_io.h"
 #include "mbert/tokenizer.h"
+#include "tokenizer/json_scan.h"
 #include "tokenizer/model.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
@@ -70,8 +71,84 @@ Status ParsePreTokenizer(const json& j, const std::string& origin, Model* m) {
                      j.is_null() ? "null (byte-level BPE needs ByteLevel)" : "\"" + t + "\"");
 }
 
-Status ParseModel(const json& j, const std::string& origin, Model* m) {
-  if (!j.is_object()) return Status::Error(origin + ": \"model\" is missing or not an object");
+// Vocabulary and merges as the scanner decoded them (the rest of "model" goes through nlohmann).
+struct RawModel {
+  bool has_vocab = false, has_merges = false;
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  json rest = json::object();
+};
+
+Status ScanModel(tok::JsonScanner& sc, const std::string& origin, RawModel* rm) {
+  auto bad = [&](const std::string& what) {
+    return Status::Error(origin + ": model: " + sc.Where(what));
+  };
+  if (!sc.Consume('{')) return bad("expected an object");
+  if (sc.Consume('}')) return Status::Ok();
+  std::string key, a, b;
+  while (true) {
+    if (!sc.String(&key) || !sc.Consume(':')) return bad("expected \"key\":");
+    if (key == "vocab" && sc.Peek('{')) {
+      rm->has_vocab = true;
+      rm->vocab.reserve(65536);
+      sc.Consume('{');
+      if (!sc.Consume('}')) {
+        while (true) {
+          int64_t id;
+          if (!sc.String(&a) || !sc.Consume(':')) return bad("model.vocab: expected \"token\":");
+          if (!sc.Integer(&id)) return bad("model.vocab[\"" + a + "\"] is not an integer id");
+          if (id < 0 || id > (int64_t{1} << 28))
+            return Status::Error(origin + ": model.vocab[\"" + a + "\"] id " + std::to_string(id) +
+                                 " out of range");
+          rm->vocab.emplace_back(a, static_cast<int32_t>(id));
+          if (sc.Consume(',')) continue;
+          if (sc.Consume('}')) break;
+          return bad("model.vocab: expected , or }");
+        }
+      }
+    } else if (key == "merges" && sc.Peek('[')) {
+      rm->has_merges = true;
+      rm->merges.reserve(65536);
+      sc.Consume('[');
+      if (!sc.Consume(']')) {
+        while (true) {
+          const std::string idx = std::to_string(rm->merges.size());
+          if (sc.Peek('"')) {
+            if (!sc.String(&a)) return bad("model.merges[" + idx + "]: bad string");
+            const size_t sp = a.find(' ');
+            if (sp == std::string::npos || a.find(' ', sp + 1) != std::string::npos)
+              return Status::Error(origin + ": model.merges[" + idx + "] \"" + a +
+                                   "\" is not two tokens separated by one space");
+            rm->merges.emplace_back(a.substr(0, sp), a.substr(sp + 1));
+          } else if (sc.Consume('[')) {
+            if (!sc.String(&a) || !sc.Consume(',') || !sc.String(&b) || !sc.Consume(']'))
+              return bad("model.merges[" + idx + "] must be \"a b\" or [\"a\", \"b\"]");
+            rm->merges.emplace_back(a, b);
+          } else {
+            return bad("model.merges[" + idx + "] must be \"a b\" or [\"a\", \"b\"]");
+          }
+          if (sc.Consume(',')) continue;
+          if (sc.Consume(']')) break;
+          return bad("model.merges: expected , or ]");
+        }
+      }
+    } else {
+      sc.SkipWs();
+      const size_t start = sc.pos();
+      if (!sc.SkipValue()) return bad("model." + key + ": invalid JSON value");
+      const std::string_view span = sc.text().substr(start, sc.pos() - start);
+      json v = json::parse(span.begin(), span.end(), nullptr, false);
+      if (v.is_discarded()) return bad("model." + key + ": invalid JSON value");
+      rm->rest[key] = std::move(v);
+    }
+    if (sc.Consume(',')) continue;
+    if (sc.Consume('}')) return Status::Ok();
+    return bad("expected , or }");
+  }
+}
+
+Status ParseModel(RawModel& rm, const std::string& origin, Model* m) {
+  const json& j = rm.rest;
   const std::string t = TypeOf(j);
   if (!t.empty() && t != "BPE") return Unsupported(origin, "model.type", "\"" + t + "\"");
   if (j.contains("dropout") && !j["dropout"].is_null() &&
@@ -81,54 +158,28 @@ Status ParseModel(const json& j, const std::string& origin, Model* m) {
     if (j.contains(k) && !j[k].is_null() && !(j[k].is_string() && j[k].get<std::string>().empty()))
       return Unsupported(origin, std::string("model.") + k, "(non-empty affix)");
   }
-  if (!j.contains("vocab") || !j["vocab"].is_object())
+  if (!rm.has_vocab)
     return Status::Error(origin + ": model.vocab is missing or not an object of token -> id");
-  if (!j.contains("merges") || !j["merges"].is_array())
-    return Status::Error(origin + ": model.merges is missing or not an array");
-  std::unordered_map<std::string, int32_t> vocab;
-  vocab.reserve(j["vocab"].size() * 2);
-  for (const auto& [k, v] : j["vocab"].items()) {
-    if (!v.is_number_integer())
-      return Status::Error(origin + ": model.vocab[\"" + k + "\"] is not an integer id");
-    const int64_t id = v.get<int64_t>();
-    if (id < 0 || id > (int64_t{1} << 28))
-      return Status::Error(origin + ": model.vocab[\"" + k + "\"] id " + std::to_string(id) +
-                           " out of range");
-    vocab.emplace(k, static_cast<int32_t>(id));
-  }
-  std::vector<std::pair<std::string, std::string>> merges;
-  merges.reserve(j["merges"].size());
-  size_t r = 0;
-  for (const json& mg : j["merges"]) {
-    if (mg.is_string()) {
-      const std::string s = mg.get<std::string>();
-      const size_t sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-        return Status::Error(origin + ": model.merges[" + std::to_string(r) + "] \"" + s +
-                             "\" is not two tokens separated by one space");
-      merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-    } else if (mg.is_array() && mg.size() == 2 && mg[0].is_string() && mg[1].is_string()) {
-      merges.emplace_back(mg[0].get<std::string>(), mg[1].get<std::string>());
-    } else {
-      return Status::Error(origin + ": model.merges[" + std::to_string(r) +
-                           "] must be \"a b\" or [\"a\", \"b\"]");
-    }
-    ++r;
-  }
+  if (!rm.has_merges) return Status::Error(origin + ": model.merges is missing or not an array");
   tok::BpeConfig cfg;
   cfg.byte_fallback = GetBool(j, "byte_fallback", false);
   cfg.ignore_merges = GetBool(j, "ignore_merges", false);
   cfg.fuse_unk = GetBool(j, "fuse_unk", false);
+  std::string unk_token;
   if (j.contains("unk_token") && !j["unk_token"].is_null()) {
     if (!j["unk_token"].is_string())
       return Status::Error(origin + ": model.unk_token is not a string");
-    const std::string unk = j["unk_token"].get<std::string>();
-    const auto it = vocab.find(unk);
-    if (it == vocab.end())
-      return Status::Error(origin + ": model.unk_token \"" + unk + "\" is not in model.vocab");
-    cfg.unk_id = it->second;
+    unk_token = j["unk_token"].get<std::string>();
   }
-  return m->bpe.Init(std::move(vocab), merges, cfg, origin);
+  MBERT_RETURN_IF_ERROR(m->bpe.Init(std::move(rm.vocab), rm.merges, cfg, origin));
+  if (!unk_token.empty()) {
+    cfg.unk_id = m->bpe.TokenToId(unk_token);
+    if (cfg.unk_id < 0)
+      return Status::Error(origin + ": model.unk_token \"" + unk_token +
+                           "\" is not in model.vocab");
+    m->bpe.set_config(cfg);
+  }
+  return Status::Ok();
 }
 
 Status ParseAddedTokens(const json& j, const std::string& origin, Model* m) {
@@ -234,25 +285,56 @@ std::atomic<uint64_t> g_instances{0};
 }  // namespace
 
 Result<Tokenizer> Tokenizer::FromJsonString(std::string_view text, const std::string& origin) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    return Status::Error(origin + ": not valid JSON (expected a HF tokenizer.json)");
-  if (!j.is_object()) return Status::Error(origin + ": top level is not a JSON object");
+  MBERT_RETURN_IF_ERROR(tok::ValidateUtf8(text, origin));
   auto m = std::make_shared<Model>();
   m->instance = ++g_instances;
+  // Walk the top-level object: "model" is scanned directly, the other sections are small and
+  // go through nlohmann.
+  tok::JsonScanner sc(text);
+  auto bad = [&](const std::string& what) {
+    return Status::Error(origin + ": not a valid tokenizer.json, " + sc.Where(what));
+  };
+  RawModel rm;
+  bool has_model = false;
+  json top = json::object();
+  if (!sc.Consume('{')) return bad("expected a JSON object");
+  if (!sc.Consume('}')) {
+    std::string key;
+    while (true) {
+      if (!sc.String(&key) || !sc.Consume(':')) return bad("expected \"key\":");
+      if (key == "model" && sc.Peek('{')) {
+        MBERT_RETURN_IF_ERROR(ScanModel(sc, origin, &rm));
+        has_model = true;
+      } else {
+        sc.SkipWs();
+        const size_t start = sc.pos();
+        if (!sc.SkipValue()) return bad("invalid JSON value for \"" + key + "\"");
+        const std::string_view span = text.substr(start, sc.pos() - start);
+        json v = json::parse(span.begin(), span.end(), nullptr, false);
+        if (v.is_discarded()) return bad("invalid JSON value for \"" + key + "\"");
+        top[key] = std::move(v);
+      }
+      if (sc.Consume(',')) continue;
+      if (sc.Consume('}')) break;
+      return bad("expected , or }");
+    }
+  }
+  sc.SkipWs();
+  if (sc.pos() != text.size()) return bad("unexpected text after the top-level object");
+  if (!has_model) return Status::Error(origin + ": \"model\" is missing or not an object");
   try {
     for (const char* k : {"truncation", "padding"}) {
-      if (j.contains(k) && !j[k].is_null())
+      if (top.contains(k) && !top[k].is_null())
         return Status::Error(origin + ": \"" + k +
                              "\" is set in the file; mbert takes truncation and padding from "
                              "EncodeOptions, set it to null");
     }
-    MBERT_RETURN_IF_ERROR(ParseNormalizer(j.value("normalizer", json()), origin, m.get()));
-    MBERT_RETURN_IF_ERROR(ParsePreTokenizer(j.value("pre_tokenizer", json()), origin, m.get()));
-    MBERT_RETURN_IF_ERROR(ParseModel(j.value("model", json()), origin, m.get()));
-    MBERT_RETURN_IF_ERROR(ParseAddedTokens(j.value("added_tokens", json()), origin, m.get()));
-    MBERT_RETURN_IF_ERROR(ParsePostProcessor(j.value("post_processor", json()), origin, m.get()));
-    const json dec = j.value("decoder", json());
+    MBERT_RETURN_IF_ERROR(ParseNormalizer(top.value("normalizer", json()), origin, m.get()));
+    MBERT_RETURN_IF_ERROR(ParsePreTokenizer(top.value("pre_tokenizer", json()), origin, m.get()));
+    MBERT_RETURN_IF_ERROR(ParseModel(rm, origin, m.get()));
+    MBERT_RETURN_IF_ERROR(ParseAddedTokens(top.value("added_tokens", json()), origin, m.get()));
+    MBERT_RETURN_IF_ERROR(ParsePostProcessor(top.value("post_processor", json()), origin, m.get()));
+    const json dec = top.value("decoder", json());
     if (TypeOf(dec) == "ByteLevel") {
       m->byte_level_decoder = true;
     } else if (!dec.is_null()) {

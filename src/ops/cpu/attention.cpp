@@ -120,6 +120,8 @@ inline void ScoreRows(const float* kb, int64_t ld, const float* xt, int D, float
   V acc[JB][kNV];
   for (int j = 0; j < JB; ++j)
     for (int v = 0; v < kNV; ++v) acc[j][v] = simd::Zero();
+      // Unrolled so loop overhead does not compete with the FMAs for issue slots.
+#pragma GCC unroll 4
   for (int d = 0; d < D; ++d) {
     V x[kNV];
     for (int v = 0; v < kNV; ++v) {
@@ -156,6 +158,7 @@ inline void AccumRows(const float* vb, int64_t ld, int nk, const float* pt, floa
   V acc[DB][kNV];
   for (int d = 0; d < DB; ++d)
     for (int v = 0; v < kNV; ++v) acc[d][v] = simd::Load(ot + d * kBQ + kL * v);
+#pragma GCC unroll 4
   for (int j = 0; j < nk; ++j) {
     V p[kNV];
     for (int v = 0; v < kNV; ++v) {
@@ -194,6 +197,7 @@ inline void RowAccumRows(const float* pt, int nq, const float* r, int dp, float*
   V a[JB][G];
   for (int j = 0; j < JB; ++j)
     for (int g = 0; g < G; ++g) a[j][g] = simd::Load(acc + j * dp + kL * g);
+#pragma GCC unroll 4
   for (int i = 0; i < nq; ++i) {
     V x[G];
     for (int g = 0; g < G; ++g) {

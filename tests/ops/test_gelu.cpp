@@ -107,6 +107,10 @@ TEST(GeluCpu, BackwardMatchesDoubleRef) {
   std::printf("[measured] gelu backward: max scaled rel err %.3g\n", worst);
   const double rel = MaxRelErr(dx.data(), dxd.data(), dx.size(), 1e-2);
   std::printf("[measured] gelu backward: max rel err (floor 1e-2) %.3g\n", rel);
+  // In place (dx aliases dy).
+  std::vector<float> g = dy;
+  GeluBackward(x.data(), g.data(), g.data(), static_cast<int64_t>(g.size()));
+  EXPECT_EQ(g, dx);
 }
 
 // Odd I = 37 exercises the vector remainder; I = 1152 is ModernBERT-base.

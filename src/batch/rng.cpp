@@ -50,4 +50,13 @@ double Rng::Normal() {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+void Rng::NormalPair(double* a, double* b) {
+  const double u1 = 1.0 - Uniform();
+  const double u2 = Uniform();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  const double t = 2.0 * std::numbers::pi * u2;
+  *a = r * std::cos(t);
+  *b = r * std::sin(t);
+}
+
 }  // namespace mbert

@@ -44,6 +44,8 @@ class Rng {
 
   // Standard normal N(0, 1) (Box-Muller; one value per call so the stream position is simple).
   double Normal();
+  // Two independent standard normals from one Box-Muller draw (half the cost per value).
+  void NormalPair(double* a, double* b);
 
   const State& state() const { return s_; }
   void set_state(const State& s) { s_ = s; }

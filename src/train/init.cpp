@@ -84,12 +84,14 @@ void FillTruncatedNormal(Tensor* t, double std, double cutoff, uint64_t seed,
   for (int64_t c = 0; c < chunks; ++c) {
     Rng rng = Rng::ForStream(seed, stream + "#" + std::to_string(c));
     const int64_t end = std::min(n, (c + 1) * kChunk);
-    for (int64_t i = c * kChunk; i < end; ++i) {
-      double z;
-      do {
-        z = rng.Normal();
-      } while (std::fabs(z) > cutoff);
-      d[i] = static_cast<float>(std * z);
+    int64_t i = c * kChunk;
+    while (i < end) {
+      double z[2];
+      rng.NormalPair(&z[0], &z[1]);
+      for (double zi : z) {
+        // Rejection keeps exactly the normal law restricted to [−cutoff, cutoff].
+        if (std::fabs(zi) <= cutoff && i < end) d[i++] = static_cast<float>(std * zi);
+      }
     }
   }
 }

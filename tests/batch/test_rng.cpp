@@ -37,7 +37,7 @@ TEST(Rng, StreamsDependOnName) {
 TEST(Rng, DistributionMoments) {
   Rng r(1);
   const int n = 200000;
-  double s = 0, s2 = 0, ns = 0, ns2 = 0;
+  double s = 0, s2 = 0, ns = 0, ns2 = 0, pa = 0, pa2 = 0, pb2 = 0, pab = 0;
   std::vector<int> hist(7, 0);
   for (int i = 0; i < n; ++i) {
     const double u = r.Uniform();
@@ -49,7 +49,18 @@ TEST(Rng, DistributionMoments) {
     ns += z;
     ns2 += z * z;
     ++hist[r.UniformInt(7)];
+    double a, b;
+    r.NormalPair(&a, &b);
+    pa += a;
+    pa2 += a * a;
+    pb2 += b * b;
+    pab += a * b;
   }
+  // The pair: unit variances, zero mean, uncorrelated (sd of each estimate ~ 0.003).
+  EXPECT_NEAR(pa / n, 0.0, 0.012);
+  EXPECT_NEAR(pa2 / n, 1.0, 0.02);
+  EXPECT_NEAR(pb2 / n, 1.0, 0.02);
+  EXPECT_NEAR(pab / n, 0.0, 0.012);
   // Standard errors: uniform mean 0.00065, normal mean 0.0022, variance 0.0032.
   EXPECT_NEAR(s / n, 0.5, 0.004);
   EXPECT_NEAR(s2 / n - (s / n) * (s / n), 1.0 / 12, 0.002);

@@ -79,15 +79,33 @@ inline void PrefetchRows(const float* base, int64_t ld, int64_t r0, int64_t r1, 
     for (int d = 0; d < D; d += 16) __builtin_prefetch(base + r * ld + col + d, kWrite, 3);
 }
 
-// Prefetches for a query block [q0, q0 + BQ) of the sequence ending at `end` whose band ends at
-// key khi: the next block's queries and the keys/values its band adds.
-inline void PrefetchNextBlock(const float* q, const float* k, const float* v, int64_t ld,
-                              int64_t head_off, int D, int64_t q0, int64_t end, int64_t khi) {
+// Keys and values of one (sequence, head): row r of the sequence at k + r * ld (and v + r * ld).
+// Either straight into the (N, 3C) qkv buffer (ld = 3C) or a contiguous packed copy (ld = D).
+struct KeyValues {
+  const float* k;
+  const float* v;
+  int64_t ld;
+  bool packed;
+};
+
+// Copies rows [0, rows) of a strided (rows, ld) buffer, D columns, to a contiguous (rows, D) one.
+// Global layers read every key of the sequence once per query block; from the strided qkv buffer
+// each key row is 4 cache lines on its own page, and long sequences thrash the TLB and prefetchers.
+void PackRows(const float* src, int64_t ld, int64_t rows, int D, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * D, src + r * ld, sizeof(float) * D);
+}
+
+// Prefetches for a query block [q0, q0 + BQ) of the sequence [start, end) whose band ends at key
+// khi: the next block's queries and (unpacked keys/values only) the keys/values its band adds.
+inline void PrefetchNextBlock(const float* q, int64_t ld_q, int64_t head_off, const KeyValues& kv,
+                              int D, int64_t start, int64_t q0, int64_t end, int64_t khi) {
   const int64_t nq0 = q0 + kBQ, nq1 = std::min<int64_t>(end, q0 + 2 * kBQ);
-  PrefetchRows<0>(q, ld, nq0, nq1, head_off, D);
-  const int64_t k1 = std::min<int64_t>(end, khi + kBQ);
-  PrefetchRows<0>(k, ld, khi, k1, head_off, D);
-  PrefetchRows<0>(v, ld, khi, k1, head_off, D);
+  PrefetchRows<0>(q, ld_q, nq0, nq1, head_off, D);
+  if (!kv.packed) {
+    const int64_t k1 = std::min<int64_t>(end, khi + kBQ);
+    PrefetchRows<0>(kv.k, kv.ld, khi - start, k1 - start, 0, D);
+    PrefetchRows<0>(kv.v, kv.ld, khi - start, k1 - start, 0, D);
+  }
 }
 
 // dst[c][r] = src[r][c] * mul[c] for r < rows, c < cols: the transposes into and out of the lane
@@ -306,12 +324,16 @@ void ThreadRange(const std::vector<int64_t>& prefix, int t, int nt, size_t* lo, 
 // Forward
 
 struct ForwardScratch {
-  ForwardScratch(int D, float scale)
-      : buf(AllocScratch(static_cast<size_t>(2 * D * kBQ + kKeyChunk * kBQ + D))),
+  // pack_rows: rows of packed keys and values to hold (0 when they are read in place).
+  ForwardScratch(int D, float scale, int64_t pack_rows)
+      : buf(AllocScratch(
+            static_cast<size_t>(2 * D * kBQ + kKeyChunk * kBQ + D + 2 * pack_rows * D))),
         qt(buf.get()),
         ot(qt + D * kBQ),
         st(ot + D * kBQ),
-        scale_row(st + kKeyChunk * kBQ) {
+        scale_row(st + kKeyChunk * kBQ),
+        kpack(scale_row + D),
+        vpack(kpack + pack_rows * D) {
     std::fill(scale_row, scale_row + D, scale);
   }
   ScratchPtr buf;
@@ -319,10 +341,12 @@ struct ForwardScratch {
   float* ot;         // (D, BQ)
   float* st;         // (BK, BQ)
   float* scale_row;  // (D) all equal to the softmax scale
+  float* kpack;      // (len, D) keys of the current (sequence, head), global layers
+  float* vpack;      // (len, D) values of the current (sequence, head), global layers
 };
 
-void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q0, float* out,
-                  int64_t ld_out, float* lse, ForwardScratch& s) {
+void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q0,
+                  const KeyValues& kv, float* out, int64_t ld_out, float* lse, ForwardScratch& s) {
   const int D = p.head_dim;
   const int nq = static_cast<int>(std::min<int64_t>(kBQ, end - q0));
   const int64_t q_end = q0 + nq;
@@ -344,10 +368,10 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
   int64_t klo, khi;
   BandRange(p, start, end, q0, q_end, &klo, &khi);
   PrefetchRows<1>(out, ld_out, q0, q_end, head_off, D);
-  PrefetchNextBlock(p.q, p.k, p.v, p.ld_in, head_off, D, q0, end, khi);
+  PrefetchNextBlock(p.q, p.ld_in, head_off, kv, D, start, q0, end, khi);
   for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
     const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
-    ScoresT(p.k + c0 * p.ld_in + head_off, p.ld_in, nk, s.qt, D, s.st);
+    ScoresT(kv.k + (c0 - start) * kv.ld, kv.ld, nk, s.qt, D, s.st);
 
     V mnew[kNV];
     for (int v = 0; v < kNV; ++v) mnew[v] = m[v];
@@ -386,7 +410,7 @@ void ForwardBlock(const Problem& p, int64_t start, int64_t end, int h, int64_t q
         simd::Store(sp, pr);
       }
     }
-    AccumT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.st, D, s.ot);
+    AccumT(kv.v + (c0 - start) * kv.ld, kv.ld, nk, s.st, D, s.ot);
   }
 
   alignas(64) float lsum[kBQ];
@@ -412,18 +436,35 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
   const Problem p{q, k, v, ld_in, cu_seqlens, num_seqs, num_heads, head_dim, window, scale};
   CheckProblem(p);
   MBERT_CHECK(ld_out >= static_cast<int64_t>(num_heads) * head_dim, "ld_out=", ld_out);
-  // Items ordered (sequence, head, query block) so a thread's contiguous range reuses K/V.
+  // Work items are query blocks, ordered so that a thread's contiguous range reuses what is cached:
+  //  global: (sequence, head, block); the thread packs the head's keys/values once and every block
+  //          of the head streams through that contiguous copy.
+  //  local:  (sequence, span of kLocalSpan queries, head, block); the span's rows of the qkv buffer
+  //          plus the band around them (~3.5 MB for C = 768) stay in cache while all heads pass.
+  // Blocks always start at multiples of BQ from the sequence start, so the order changes nothing
+  // in the results.
+  constexpr int64_t kLocalSpan = 16 * kBQ;
+  const bool global = window < 0;
   std::vector<Item> items;
   std::vector<int64_t> prefix(1, 0);
+  int64_t max_len = 0;
+  auto add_block = [&](int b, int h, int64_t q0, int64_t start, int64_t end) {
+    int64_t lo, hi;
+    BandRange(p, start, end, q0, std::min<int64_t>(q0 + kBQ, end), &lo, &hi);
+    items.push_back(Item{b, h, q0});
+    prefix.push_back(prefix.back() + (hi - lo) + kL);
+  };
   for (int b = 0; b < num_seqs; ++b) {
     const int64_t start = cu_seqlens[b], end = cu_seqlens[b + 1];
-    for (int h = 0; h < num_heads; ++h) {
-      for (int64_t q0 = start; q0 < end; q0 += kBQ) {
-        int64_t lo, hi;
-        BandRange(p, start, end, q0, std::min<int64_t>(q0 + kBQ, end), &lo, &hi);
-        items.push_back(Item{b, h, q0});
-        prefix.push_back(prefix.back() + (hi - lo) + kL);
-      }
+    max_len = std::max(max_len, end - start);
+    if (global) {
+      for (int h = 0; h < num_heads; ++h)
+        for (int64_t q0 = start; q0 < end; q0 += kBQ) add_block(b, h, q0, start, end);
+    } else {
+      for (int64_t s0 = start; s0 < end; s0 += kLocalSpan)
+        for (int h = 0; h < num_heads; ++h)
+          for (int64_t q0 = s0; q0 < std::min(end, s0 + kLocalSpan); q0 += kBQ)
+            add_block(b, h, q0, start, end);
     }
   }
   if (items.empty()) return;
@@ -434,11 +475,23 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
     size_t lo, hi;
     ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     if (lo < hi) {
-      ForwardScratch scratch(head_dim, scale);
+      ForwardScratch scratch(head_dim, scale, global ? max_len : 0);
+      int packed_seq = -1, packed_head = -1;
       for (size_t it = lo; it < hi; ++it) {
         const Item& w = items[it];
-        ForwardBlock(p, cu_seqlens[w.seq], cu_seqlens[w.seq + 1], w.head, w.q0, out, ld_out, lse,
-                     scratch);
+        const int64_t start = cu_seqlens[w.seq], end = cu_seqlens[w.seq + 1];
+        const int64_t first = start * ld_in + static_cast<int64_t>(w.head) * head_dim;
+        KeyValues kv{k + first, v + first, ld_in, false};
+        if (global) {
+          if (w.seq != packed_seq || w.head != packed_head) {
+            PackRows(k + first, ld_in, end - start, head_dim, scratch.kpack);
+            PackRows(v + first, ld_in, end - start, head_dim, scratch.vpack);
+            packed_seq = w.seq;
+            packed_head = w.head;
+          }
+          kv = KeyValues{scratch.kpack, scratch.vpack, head_dim, true};
+        }
+        ForwardBlock(p, start, end, w.head, w.q0, kv, out, ld_out, lse, scratch);
       }
     }
   }
@@ -456,7 +509,7 @@ struct BackwardScratch {
   BackwardScratch(int D, int64_t max_len, float scale)
       : dp((D + kL - 1) / kL * kL),
         buf(AllocScratch(static_cast<size_t>(3 * D * kBQ + 2 * kBQ * dp + 2 * kKeyChunk * kBQ +
-                                             2 * max_len * dp + D + kBQ))) {
+                                             2 * max_len * dp + D + kBQ + 2 * max_len * D))) {
     float* f = buf.get();
     qt = f;
     f += D * kBQ;
@@ -481,6 +534,10 @@ struct BackwardScratch {
     f += D;
     scale_row = f;
     std::fill(scale_row, scale_row + kBQ, scale);
+    f += kBQ;
+    kpack = f;
+    f += max_len * D;
+    vpack = f;
   }
   int dp;  // D rounded up to the lane count: row stride of the row-major blocks
   ScratchPtr buf;
@@ -495,6 +552,8 @@ struct BackwardScratch {
   float* dv;         // (len, Dp) dv accumulator of the sequence
   float* ones;       // (D) all 1
   float* scale_row;  // (BQ) all equal to the softmax scale
+  float* kpack;      // (len, D) keys of the (sequence, head)
+  float* vpack;      // (len, D) values of the (sequence, head)
 };
 
 struct Grads {
@@ -515,6 +574,11 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
   const int64_t head_off = static_cast<int64_t>(h) * D;
   std::memset(s.dk, 0, sizeof(float) * len * dp);
   std::memset(s.dv, 0, sizeof(float) * len * dp);
+  // Keys and values packed contiguous once per item: every query block re-reads its band (the
+  // whole sequence for global layers): keys for S and dQ, values for dP; see PackRows.
+  PackRows(p.k + start * p.ld_in + head_off, p.ld_in, len, D, s.kpack);
+  PackRows(p.v + start * p.ld_in + head_off, p.ld_in, len, D, s.vpack);
+  const KeyValues kv{s.kpack, s.vpack, D, true};
 
   for (int64_t q0 = start; q0 < end; q0 += kBQ) {
     const int nq = static_cast<int>(std::min<int64_t>(kBQ, end - q0));
@@ -546,14 +610,14 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
 
     int64_t klo, khi;
     BandRange(p, start, end, q0, q_end, &klo, &khi);
-    PrefetchNextBlock(p.q, p.k, p.v, p.ld_in, head_off, D, q0, end, khi);
+    PrefetchNextBlock(p.q, p.ld_in, head_off, kv, D, start, q0, end, khi);
     PrefetchRows<0>(g.out, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
     PrefetchRows<0>(g.dout, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
     for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
       const int nk = static_cast<int>(std::min<int64_t>(kKeyChunk, khi - c0));
-      const float* kc = p.k + c0 * p.ld_in + head_off;
-      ScoresT(kc, p.ld_in, nk, s.qt, D, s.st);                               // S^T
-      ScoresT(p.v + c0 * p.ld_in + head_off, p.ld_in, nk, s.dot, D, s.dpt);  // dP^T = V dO^T
+      const float* kc = kv.k + (c0 - start) * kv.ld;
+      ScoresT(kc, kv.ld, nk, s.qt, D, s.st);                             // S^T
+      ScoresT(kv.v + (c0 - start) * kv.ld, kv.ld, nk, s.dot, D, s.dpt);  // dP^T = V dO^T
       for (int j = 0; j < nk; ++j) {
         const bool masked = RowNeedsMask(q0, c0 + j, p.window);
         for (int v = 0; v < kNV; ++v) {
@@ -568,7 +632,7 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
       const int64_t row = c0 - start;
       RowAccum(s.st, nk, nq, s.dor, dp, s.dv + row * dp);  // dV += P^T dO
       RowAccum(s.dpt, nk, nq, s.qr, dp, s.dk + row * dp);  // dK += dS^T (scale Q)
-      AccumT(kc, p.ld_in, nk, s.dpt, D, s.dqt);            // dQ^T += K^T dS^T
+      AccumT(kc, kv.ld, nk, s.dpt, D, s.dqt);              // dQ^T += K^T dS^T
     }
     TransposeScaled(s.dqt, kBQ, D, nq, s.scale_row, g.dq + q0 * g.ld_grad + head_off, g.ld_grad);
   }

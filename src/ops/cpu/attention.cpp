@@ -5,13 +5,19 @@
 // Data layout inside a work item ("query lanes"): the BQ = L*NV queries of a block sit in the lanes
 // of NV vectors, so every per-query quantity (running max, sum, lse, Dl) is a vector and the
 // softmax needs no horizontal reductions:
-//   Qt  (D, BQ)    scale * q of the block, transposed once per block
-//   St  (BK, BQ)   scores of a key chunk: St[j][i] = sum_d K[j][d] Qt[d][i]  (K broadcast from qkv)
-//   Ot  (D, BQ)    output accumulator: Ot[d][i] += sum_j V[j][d] P[j][i]       (V broadcast from
-//   qkv)
-// K and V are read straight from the strided qkv buffer by scalar broadcast, so nothing is packed
-// per key chunk. Key chunks start at the first key of the query block's band, relative to the
-// sequence, which keeps a sequence's result independent of its neighbours in the packed batch.
+//   Qt  (D, BQ)  scale * q of the block, transposed once per block
+//   St  (BK, BQ) scores of a key chunk: St[j][i] = sum_d K[j][d] Qt[d][i]   (K[j][d] broadcast)
+//   Ot  (D, BQ)  output accumulator: Ot[d][i] += sum_j V[j][d] P[j][i]        (V[j][d] broadcast)
+// K and V are read by scalar broadcast, either in place from the strided qkv buffer (local layers:
+// the band moves with the block and stays cached) or from a contiguous copy of the head's keys and
+// values (global layers and the backward, which re-read them for every query block). Query blocks
+// start at multiples of BQ from the sequence start and key chunks at the first key of the block's
+// band, so a sequence's result is independent of its neighbours in the packed batch, of the thread
+// count and of the order in which items run.
+//
+// Backward (FlashAttention-2 style recomputation from lse): per (sequence, head), query blocks
+// outer, the forward's key chunks inner; P, dP = dO V^T and dS = P (dP - Dl) are recomputed per
+// chunk, dQ accumulates per block in the lane layout, dK and dV in per-sequence row-major scratch.
 #include "ops/cpu/attention.h"
 
 #include <omp.h>

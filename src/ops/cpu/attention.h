@@ -1,11 +1,12 @@
 // Fast CPU attention on a packed batch (reference §2.4.4), forward and backward.
 //
-// Flash-style: per (sequence, head, query block) an online softmax over key chunks, so global
-// layers use O(block) scratch and local layers visit only the band |i - j| <= W (cost per token
-// independent of the sequence length). Softmax in fp32. OpenMP over work items with a static
-// cost-weighted partition: results are bitwise deterministic (independent even of the thread
-// count), and a sequence's output does not depend on what else is packed with it.
-// src/ops/ref/attention.h is the oracle and states the maths.
+// Flash-style: per (sequence, head, query block) an online softmax over key chunks, so no S x S
+// score matrix ever exists: scratch per thread is O(block) plus, for global layers and the
+// backward, one contiguous copy of the current head's keys and values (O(S*D)). Local layers visit
+// only the band |i - j| <= W (cost per token independent of the sequence length). Softmax in fp32.
+// OpenMP over work items with a static cost-weighted partition: results are bitwise deterministic
+// (independent even of the thread count), and a sequence's output does not depend on what else is
+// packed with it. src/ops/ref/attention.h is the oracle and states the maths.
 #pragma once
 
 #include <cstdint>

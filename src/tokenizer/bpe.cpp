@@ -66,6 +66,14 @@ Status Bpe::Init(std::vector<std::pair<std::string, int32_t>> vocab,
     if (vocab_.Find(tokens_[i]) == vocab[i].second)
       id_to_index_[static_cast<size_t>(vocab[i].second)] = static_cast<int32_t>(i);
   }
+  id_text_.assign(id_to_index_.size(), {0, 0});
+  id_chars_.clear();
+  for (size_t id = 0; id < id_to_index_.size(); ++id) {
+    if (id_to_index_[id] < 0) continue;
+    const std::string& t = tokens_[static_cast<size_t>(id_to_index_[id])];
+    id_text_[id] = {static_cast<uint32_t>(id_chars_.size()), static_cast<uint32_t>(t.size())};
+    id_chars_ += t;
+  }
   merges_.Reserve(merges.size());
   std::string joined;
   for (size_t r = 0; r < merges.size(); ++r) {

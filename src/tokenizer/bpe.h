@@ -116,8 +116,9 @@ class Bpe {
 
   int32_t TokenToId(std::string_view token) const;
   void set_config(const BpeConfig& c) { cfg_ = c; }
-  const std::string& IdToToken(int32_t id) const {
-    return tokens_[static_cast<size_t>(id_to_index_[static_cast<size_t>(id)])];
+  std::string_view IdToToken(int32_t id) const {
+    const auto [off, len] = id_text_[static_cast<size_t>(id)];
+    return {id_chars_.data() + off, len};
   }
   bool HasId(int32_t id) const {
     return id >= 0 && static_cast<size_t>(id) < id_to_index_.size() &&
@@ -130,6 +131,10 @@ class Bpe {
 
   std::vector<std::string> tokens_;   // vocabulary strings in file order (the map's key storage)
   std::vector<int32_t> id_to_index_;  // id -> index into tokens_, -1 for unused ids
+  // Token text by id, packed in one buffer: the encode loop reads it for every token, and a
+  // compact buffer stays in cache where 50k separate strings do not.
+  std::string id_chars_;
+  std::vector<std::pair<uint32_t, uint32_t>> id_text_;  // (offset, length); (0, 0) for unused ids
   StringIdMap vocab_;
   MergeTable merges_;
   int32_t byte_id_[256];  // id of each byte's ByteLevel character, or -1

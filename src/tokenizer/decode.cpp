@@ -41,30 +41,30 @@ Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids,
   std::string joined;  // without a ByteLevel decoder HF joins tokens with spaces
   bool first = true;
   for (int32_t id : ids) {
-    const std::string* token = nullptr;
+    std::string_view token;
     bool special = false;
     const auto it = m_->added_by_id.find(id);
     if (it != m_->added_by_id.end()) {
       const tok::AddedToken& a = m_->added[static_cast<size_t>(it->second)];
-      token = &a.content;
+      token = a.content;
       special = a.special;
     } else if (m_->bpe.HasId(id)) {
-      token = &m_->bpe.IdToToken(id);
+      token = m_->bpe.IdToToken(id);
     } else {
       continue;  // HF drops ids it cannot map
     }
     if (special && opts.skip_special_tokens) continue;
     if (!m_->byte_level_decoder) {
       if (!first) joined.push_back(' ');
-      joined += *token;
+      joined += token;
       first = false;
       continue;
     }
     const size_t mark = bytes.size();
     bool all_mapped = true;
-    for (size_t i = 0; i < token->size();) {
+    for (size_t i = 0; i < token.size();) {
       int len;
-      const int b = bl.CpToByte(tok::DecodeAt(*token, i, &len));
+      const int b = bl.CpToByte(tok::DecodeAt(token, i, &len));
       if (b < 0) {
         all_mapped = false;
         break;
@@ -74,7 +74,7 @@ Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids,
     }
     if (!all_mapped) {
       bytes.resize(mark);
-      bytes += *token;
+      bytes += token;
     }
   }
   std::string text = m_->byte_level_decoder ? tok::Utf8Lossy(bytes) : joined;

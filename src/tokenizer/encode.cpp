@@ -1,6 +1,6 @@
 #include "tokenizer/encode.h"
 
-#include <unordered_map>
+#include <cstring>
 
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/unicode.h"
@@ -10,12 +10,81 @@ namespace mbert::tok {
 namespace {
 
 // Per-thread memo of BPE results per word: most words of running text repeat, and the tokenizer
-// is shared const across threads, so each thread keeps its own. Keyed by model instance.
-struct WordCache {
+// is shared const across threads, so each thread keeps its own, keyed by model instance. Open
+// addressing over two arenas (word bytes, tokens); emptied when half full.
+class WordCache {
+ public:
   static constexpr size_t kMaxWordBytes = 64;
-  static constexpr size_t kMaxEntries = 1 << 16;
-  uint64_t instance = 0;
-  std::unordered_map<std::string, std::vector<BpeToken>> map;
+  static constexpr size_t kSlots = size_t{1} << 16;
+
+  void Reset(uint64_t instance) {
+    instance_ = instance;
+    slots_.assign(kSlots, Slot{});
+    keys_.clear();
+    toks_.clear();
+    used_ = 0;
+  }
+  uint64_t instance() const { return instance_; }
+
+  static uint64_t Hash(std::string_view w) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (w.size() * 0xff51afd7ed558ccdull);
+    size_t i = 0;
+    for (; i + 8 <= w.size(); i += 8) {
+      uint64_t c;
+      std::memcpy(&c, w.data() + i, 8);
+      h = (h ^ c) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+    }
+    if (i < w.size()) {
+      uint64_t c = 0;
+      std::memcpy(&c, w.data() + i, w.size() - i);
+      h = (h ^ c) * 0x94d049bb133111ebull;
+      h ^= h >> 29;
+    }
+    return h;
+  }
+
+  // Tokens of `word` (size <= kMaxWordBytes), computing them with `bpe` on a miss.
+  std::pair<const BpeToken*, size_t> Get(std::string_view word, const Bpe& bpe) {
+    const uint64_t h = Hash(word);
+    size_t i = static_cast<size_t>(h) & (kSlots - 1);
+    while (true) {
+      const Slot& s = slots_[i];
+      if (s.key_len == 0) break;
+      if (s.hash == static_cast<uint32_t>(h >> 32) && s.key_len == word.size() &&
+          std::memcmp(keys_.data() + s.key_off, word.data(), word.size()) == 0)
+        return {toks_.data() + s.tok_off, s.ntok};
+      i = (i + 1) & (kSlots - 1);
+    }
+    if (used_ * 2 >= kSlots) {
+      Reset(instance_);
+      return Get(word, bpe);
+    }
+    const size_t tok_off = toks_.size();
+    bpe.TokenizeWord(word, &toks_);
+    Slot& s = slots_[i];
+    s.hash = static_cast<uint32_t>(h >> 32);
+    s.key_off = static_cast<uint32_t>(keys_.size());
+    s.key_len = static_cast<uint16_t>(word.size());
+    s.tok_off = static_cast<uint32_t>(tok_off);
+    s.ntok = static_cast<uint16_t>(toks_.size() - tok_off);
+    keys_.append(word);
+    ++used_;
+    return {toks_.data() + tok_off, s.ntok};
+  }
+
+ private:
+  // 16 bytes so that the table (1 MiB) stays in L2.
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t key_off = 0, tok_off = 0;
+    uint16_t key_len = 0, ntok = 0;  // key_len 0: empty (words are never empty)
+  };
+  uint64_t instance_ = ~0ull;
+  std::vector<Slot> slots_;
+  std::string keys_;
+  std::vector<BpeToken> toks_;
+  size_t used_ = 0;
 };
 
 // Text of one piece after normalization, and how its bytes map back to the original text.
@@ -30,11 +99,13 @@ class SequenceEncoder {
   SequenceEncoder(const Model& m, std::string_view text, Encoding* out)
       : m_(m), text_(text), chars_(text), out_(out) {
     thread_local WordCache cache;
-    if (cache.instance != m.instance) {
-      cache.map.clear();
-      cache.instance = m.instance;
-    }
+    if (cache.instance() != m.instance) cache.Reset(m.instance);
     cache_ = &cache;
+    // Roughly one token per four bytes of English; avoids regrowing the vectors.
+    const size_t guess = text.size() / 4 + 8;
+    out->ids.reserve(guess);
+    out->tokens.reserve(guess);
+    out->offsets.reserve(guess);
   }
 
   void Run() {
@@ -55,9 +126,10 @@ class SequenceEncoder {
   }
 
  private:
-  void Emit(int32_t id, std::string token, size_t orig_begin, size_t orig_end) {
+  template <typename S>
+  void Emit(int32_t id, S&& token, size_t orig_begin, size_t orig_end) {
     out_->ids.push_back(id);
-    out_->tokens.push_back(std::move(token));
+    out_->tokens.emplace_back(std::forward<S>(token));
     out_->offsets.emplace_back(chars_(orig_begin), chars_(orig_end));
   }
 
@@ -132,28 +204,22 @@ class SequenceEncoder {
     }
     for (const Span& sp : spans_) {
       const std::string_view word = sub.substr(sp.begin, sp.end - sp.begin);
-      const std::vector<BpeToken>* toks = Bpe(word);
-      for (const BpeToken& t : *toks) {
-        const size_t wb = begin + sp.begin;
-        const auto [ob, oe] = MapRange(np, wb + t.begin, wb + t.end);
-        Emit(t.id, m_.bpe.IdToToken(t.id), ob, oe);
+      const size_t wb = begin + sp.begin;
+      if (word.size() > WordCache::kMaxWordBytes) {
+        scratch_.clear();
+        m_.bpe.TokenizeWord(word, &scratch_);
+        for (const BpeToken& t : scratch_) EmitBpe(np, wb, t);
+      } else {
+        // Copy out first: a miss may grow the cache's token arena.
+        const auto [toks, n] = cache_->Get(word, m_.bpe);
+        for (size_t k = 0; k < n; ++k) EmitBpe(np, wb, toks[k]);
       }
     }
   }
 
-  const std::vector<BpeToken>* Bpe(std::string_view word) {
-    if (word.size() > WordCache::kMaxWordBytes) {
-      scratch_.clear();
-      m_.bpe.TokenizeWord(word, &scratch_);
-      return &scratch_;
-    }
-    key_.assign(word.data(), word.size());
-    auto it = cache_->map.find(key_);
-    if (it != cache_->map.end()) return &it->second;
-    if (cache_->map.size() >= WordCache::kMaxEntries) cache_->map.clear();
-    std::vector<BpeToken> toks;
-    m_.bpe.TokenizeWord(word, &toks);
-    return &cache_->map.emplace(key_, std::move(toks)).first->second;
+  void EmitBpe(const NormPiece& np, size_t word_begin, const BpeToken& t) {
+    const auto [ob, oe] = MapRange(np, word_begin + t.begin, word_begin + t.end);
+    Emit(t.id, m_.bpe.IdToToken(t.id), ob, oe);
   }
 
   const Model& m_;
@@ -164,7 +230,6 @@ class SequenceEncoder {
   std::vector<AddedSplit> raw_;
   std::vector<Span> spans_;
   std::vector<BpeToken> scratch_;
-  std::string key_;
 };
 
 }  // namespace

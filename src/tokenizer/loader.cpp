@@ -276,6 +276,11 @@ Status ParsePostProcessor(const json& j, const std::string& origin, Model* m) {
                                       specials, &m->single));
   MBERT_RETURN_IF_ERROR(
       ParseTemplate(j.value("pair", json()), origin, "post_processor.pair", specials, &m->pair));
+  for (const auto& piece : m->single)
+    if (piece.is_sequence && piece.sequence == 1)
+      return Status::Error(
+          origin +
+          ": post_processor.single uses sequence B; a single-sequence template may only use A");
   m->has_template = true;
   return Status::Ok();
 }

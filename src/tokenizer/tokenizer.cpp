@@ -4,6 +4,7 @@
 #include "mbert/tokenizer.h"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 #include "tokenizer/encode.h"
@@ -80,9 +81,15 @@ Status Truncate(const TruncationOptions& o, size_t max_len, Encoding* a, Encodin
   return Status::Ok();
 }
 
-void AppendSeq(const Encoding& s, int32_t type_id, int32_t seq, Encoding* out) {
+// Moves the sequence's tokens into *out (each sequence appears once in a template).
+void AppendSeq(Encoding& s, int32_t type_id, int32_t seq, Encoding* out) {
   out->ids.insert(out->ids.end(), s.ids.begin(), s.ids.end());
-  out->tokens.insert(out->tokens.end(), s.tokens.begin(), s.tokens.end());
+  if (out->tokens.empty()) {
+    out->tokens = std::move(s.tokens);
+  } else {
+    out->tokens.insert(out->tokens.end(), std::make_move_iterator(s.tokens.begin()),
+                       std::make_move_iterator(s.tokens.end()));
+  }
   out->offsets.insert(out->offsets.end(), s.offsets.begin(), s.offsets.end());
   out->type_ids.insert(out->type_ids.end(), s.ids.size(), type_id);
   out->special_tokens_mask.insert(out->special_tokens_mask.end(), s.ids.size(), 0);
@@ -97,9 +104,18 @@ Encoding PostProcess(const Model& m, Encoding& a, Encoding* b, bool add_special)
     if (b) AppendSeq(*b, 0, 1, &out);
     return out;
   }
+  int uses[2] = {0, 0};
+  for (const tok::TemplatePiece& p : b ? m.pair : m.single)
+    if (p.is_sequence) ++uses[p.sequence];
   for (const tok::TemplatePiece& p : b ? m.pair : m.single) {
     if (p.is_sequence) {
-      AppendSeq(p.sequence == 0 ? a : *b, p.type_id, p.sequence, &out);
+      Encoding& src = p.sequence == 0 ? a : *b;
+      if (uses[p.sequence] > 1) {
+        Encoding copy = src;  // a template repeating $A/$B: keep the original for the next use
+        AppendSeq(copy, p.type_id, p.sequence, &out);
+      } else {
+        AppendSeq(src, p.type_id, p.sequence, &out);
+      }
     } else if (add_special) {
       for (size_t k = 0; k < p.ids.size(); ++k) {
         out.ids.push_back(p.ids[k]);
@@ -231,7 +247,7 @@ int32_t Tokenizer::TokenToId(std::string_view token) const {
 std::string Tokenizer::IdToToken(int32_t id) const {
   const auto it = m_->added_by_id.find(id);
   if (it != m_->added_by_id.end()) return m_->added[static_cast<size_t>(it->second)].content;
-  return m_->bpe.HasId(id) ? m_->bpe.IdToToken(id) : std::string();
+  return m_->bpe.HasId(id) ? std::string(m_->bpe.IdToToken(id)) : std::string();
 }
 
 size_t Tokenizer::vocab_size() const { return m_->vocab_size; }

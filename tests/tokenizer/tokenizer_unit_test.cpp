@@ -180,6 +180,7 @@ TEST(TokenizerLoader, RejectsWhatItDoesNotImplement) {
   ExpectRejected("/model/unk_token", "nope", "unk_token");
   ExpectRejected("/added_tokens/3/id", "x", "added_tokens[3]");
   ExpectRejected("/post_processor/single/0/SpecialToken/id", "[NOPE]", "[NOPE]");
+  ExpectRejected("/post_processor/single/1/Sequence/id", "B", "sequence B");
 }
 
 TEST(TokenizerLoader, ErrorsNameTheFile) {

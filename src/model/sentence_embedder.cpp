@@ -24,6 +24,16 @@ namespace {
 
 Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
   MBERT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(path));
+  // sentence-transformers 6.x writes one "pooling_mode" string; earlier versions one flag per mode.
+  if (auto pm = j.find("pooling_mode"); pm != j.end() && pm->is_string()) {
+    const std::string mode = pm->get<std::string>();
+    if (mode == "cls") return EmbedPooling::kCls;
+    if (mode == "mean") return EmbedPooling::kMean;
+    if (mode == "max") return EmbedPooling::kMax;
+    if (mode == "lasttoken") return EmbedPooling::kLastToken;
+    return Status::Error(path + ": pooling_mode '" + mode + "' is not supported (cls, mean, max, "
+                                "lasttoken)");
+  }
   auto on = [&](const char* key) {
     auto it = j.find(key);
     return it != j.end() && it->is_boolean() && it->get<bool>();

@@ -18,5 +18,6 @@ Subcommand AddEmbedCommand(CLI::App& root);
 Subcommand AddClassifyCommand(CLI::App& root);
 Subcommand AddTokenizeCommand(CLI::App& root);
 Subcommand AddTrainCommand(CLI::App& root);
+Subcommand AddBenchCommand(CLI::App& root);
 
 }  // namespace mbert::cli

@@ -97,8 +97,15 @@ struct KeyValues {
 // Copies rows [0, rows) of a strided (rows, ld) buffer, D columns, to a contiguous (rows, D) one.
 // Global layers read every key of the sequence once per query block; from the strided qkv buffer
 // each key row is 4 cache lines on its own page, and long sequences thrash the TLB and prefetchers.
+// Rows are requested kRowsAhead ahead: each is a separate miss, and the copy loop alone would
+// wait for them one at a time.
+constexpr int64_t kRowsAhead = 8;
+
 void PackRows(const float* src, int64_t ld, int64_t rows, int D, float* dst) {
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * D, src + r * ld, sizeof(float) * D);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r + kRowsAhead < rows) PrefetchRows<0>(src, ld, r + kRowsAhead, r + kRowsAhead + 1, 0, D);
+    std::memcpy(dst + r * D, src + r * ld, sizeof(float) * D);
+  }
 }
 
 // Prefetches for a query block [q0, q0 + BQ) of the sequence [start, end) whose band ends at key
@@ -576,15 +583,23 @@ struct Grads {
 void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t end, int h,
                      BackwardScratch& s) {
   const int D = p.head_dim, dp = s.dp;
-  const int64_t len = end - start;
   const int64_t head_off = static_cast<int64_t>(h) * D;
-  std::memset(s.dk, 0, sizeof(float) * len * dp);
-  std::memset(s.dv, 0, sizeof(float) * len * dp);
-  // Keys and values packed contiguous once per item: every query block re-reads its band (the
-  // whole sequence for global layers): keys for S and dQ, values for dP; see PackRows.
-  PackRows(p.k + start * p.ld_in + head_off, p.ld_in, len, D, s.kpack);
-  PackRows(p.v + start * p.ld_in + head_off, p.ld_in, len, D, s.vpack);
+  // Keys and values are packed contiguous (every query block re-reads its band, the whole sequence
+  // for global layers: keys for S and dQ, values for dP; see PackRows). Rows are packed and their
+  // dK/dV accumulators zeroed when they enter the band, and written out as soon as the band has
+  // passed them, so for local layers all of it happens while the rows are in cache.
+  const KeyValues src{p.k + start * p.ld_in + head_off, p.v + start * p.ld_in + head_off, p.ld_in,
+                      false};
   const KeyValues kv{s.kpack, s.vpack, D, true};
+  int64_t entered = start;  // key rows [start, entered) are packed with zeroed accumulators
+  int64_t written = start;  // key rows [start, written) have their dK/dV written out
+  auto write_out = [&](int64_t r1) {
+    for (int64_t r = written; r < r1; ++r) {
+      std::memcpy(g.dk + r * g.ld_grad + head_off, s.dk + (r - start) * dp, sizeof(float) * D);
+      std::memcpy(g.dv + r * g.ld_grad + head_off, s.dv + (r - start) * dp, sizeof(float) * D);
+    }
+    written = std::max(written, r1);
+  };
 
   for (int64_t q0 = start; q0 < end; q0 += kBQ) {
     const int nq = static_cast<int>(std::min<int64_t>(kBQ, end - q0));
@@ -616,7 +631,15 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
 
     int64_t klo, khi;
     BandRange(p, start, end, q0, q_end, &klo, &khi);
-    PrefetchNextBlock(p.q, p.ld_in, head_off, kv, D, start, q0, end, khi);
+    if (khi > entered) {
+      const int64_t r0 = entered - start, rows = khi - entered;
+      PackRows(src.k + r0 * src.ld, src.ld, rows, D, s.kpack + r0 * D);
+      PackRows(src.v + r0 * src.ld, src.ld, rows, D, s.vpack + r0 * D);
+      std::memset(s.dk + r0 * dp, 0, sizeof(float) * rows * dp);
+      std::memset(s.dv + r0 * dp, 0, sizeof(float) * rows * dp);
+      entered = khi;
+    }
+    PrefetchNextBlock(p.q, p.ld_in, head_off, src, D, start, q0, end, khi);
     PrefetchRows<0>(g.out, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
     PrefetchRows<0>(g.dout, g.ld_out, q0 + kBQ, std::min<int64_t>(end, q0 + 2 * kBQ), head_off, D);
     for (int64_t c0 = klo; c0 < khi; c0 += kKeyChunk) {
@@ -641,13 +664,14 @@ void BackwardSeqHead(const Problem& p, const Grads& g, int64_t start, int64_t en
       AccumT(kc, kv.ld, nk, s.dpt, D, s.dqt);              // dQ^T += K^T dS^T
     }
     TransposeScaled(s.dqt, kBQ, D, nq, s.scale_row, g.dq + q0 * g.ld_grad + head_off, g.ld_grad);
+    // Keys below the next block's band receive nothing more.
+    if (q_end < end) {
+      int64_t next_lo, next_hi;
+      BandRange(p, start, end, q_end, std::min<int64_t>(end, q_end + kBQ), &next_lo, &next_hi);
+      write_out(next_lo);
+    }
   }
-  for (int64_t r = 0; r < len; ++r) {
-    float* dki = g.dk + (start + r) * g.ld_grad + head_off;
-    float* dvi = g.dv + (start + r) * g.ld_grad + head_off;
-    std::memcpy(dki, s.dk + r * dp, sizeof(float) * D);
-    std::memcpy(dvi, s.dv + r * dp, sizeof(float) * D);
-  }
+  write_out(end);
 }
 
 }  // namespace

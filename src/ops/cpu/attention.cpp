@@ -450,14 +450,16 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
   CheckProblem(p);
   MBERT_CHECK(ld_out >= static_cast<int64_t>(num_heads) * head_dim, "ld_out=", ld_out);
   // Work items are query blocks, ordered so that a thread's contiguous range reuses what is cached:
-  //  global: (sequence, head, block); the thread packs the head's keys/values once and every block
-  //          of the head streams through that contiguous copy.
-  //  local:  (sequence, span of kLocalSpan queries, head, block); the span's rows of the qkv buffer
-  //          plus the band around them (~3.5 MB for C = 768) stay in cache while all heads pass.
-  // Blocks always start at multiples of BQ from the sequence start, so the order changes nothing
-  // in the results.
+  //  long global sequences: (sequence, head, block); the thread packs the head's keys/values once
+  //          and every block of the head streams through that contiguous copy.
+  //  local layers and global sequences up to kLocalSpan: (sequence, span of kLocalSpan queries,
+  //          head, block), reading keys/values in place; the span's rows of the qkv buffer plus
+  //          the band around them (~3.5 MB for C = 768) stay in cache while all heads pass.
+  // Blocks always start at multiples of BQ from the sequence start and packed or in-place keys
+  // hold the same numbers, so none of this changes the results.
   constexpr int64_t kLocalSpan = 16 * kBQ;
   const bool global = window < 0;
+  auto packs = [&](int64_t len) { return global && len > kLocalSpan; };
   std::vector<Item> items;
   std::vector<int64_t> prefix(1, 0);
   int64_t max_len = 0;
@@ -470,7 +472,7 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
   for (int b = 0; b < num_seqs; ++b) {
     const int64_t start = cu_seqlens[b], end = cu_seqlens[b + 1];
     max_len = std::max(max_len, end - start);
-    if (global) {
+    if (packs(end - start)) {
       for (int h = 0; h < num_heads; ++h)
         for (int64_t q0 = start; q0 < end; q0 += kBQ) add_block(b, h, q0, start, end);
     } else {
@@ -488,14 +490,14 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
     size_t lo, hi;
     ThreadRange(prefix, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     if (lo < hi) {
-      ForwardScratch scratch(head_dim, scale, global ? max_len : 0);
+      ForwardScratch scratch(head_dim, scale, packs(max_len) ? max_len : 0);
       int packed_seq = -1, packed_head = -1;
       for (size_t it = lo; it < hi; ++it) {
         const Item& w = items[it];
         const int64_t start = cu_seqlens[w.seq], end = cu_seqlens[w.seq + 1];
         const int64_t first = start * ld_in + static_cast<int64_t>(w.head) * head_dim;
         KeyValues kv{k + first, v + first, ld_in, false};
-        if (global) {
+        if (packs(end - start)) {
           if (w.seq != packed_seq || w.head != packed_head) {
             PackRows(k + first, ld_in, end - start, head_dim, scratch.kpack);
             PackRows(v + first, ld_in, end - start, head_dim, scratch.vpack);

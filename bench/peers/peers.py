@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -163,7 +164,12 @@ def worker(args):
             return sess.run(["last_hidden_state"], {"input_ids": b[0], "attention_mask": b[1]})[0]
 
         info["versions"] = {"onnxruntime": ort.__version__}
-        times, rows = time_passes(run_batch, batches, args.repeats, keep)
+        try:
+            times, rows = time_passes(run_batch, batches, args.repeats, keep)
+        except Exception as e:  # onnxruntime raises its own RuntimeException on a failed alloc
+            first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            args.result.write_text(json.dumps({"error": f"failed: {first}"}, indent=2))
+            sys.exit(3)
 
     rows = rows[:keep_rows]
     save_file({"last_hidden_state": np.ascontiguousarray(rows, dtype=np.float32)},
@@ -240,9 +246,26 @@ def export_onnx(args):
 # ----------------------------------------------------------------------------- orchestration
 
 
-def run_child(argv, env):
-    """Runs this script as a child; returns (exit code, peak RSS of that child in MB)."""
-    proc = subprocess.Popen([sys.executable, str(SCRIPT)] + argv, env=env)
+def mem_available_bytes():
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def run_child(argv, env, mem_limit=None):
+    """Runs this script as a child; returns (exit code, peak RSS of that child in MB).
+
+    mem_limit (bytes) caps the child's address space, so a peer that would exhaust the machine's
+    memory fails with an allocation error instead of waking the kernel's OOM killer, which could
+    pick another user's process on this shared machine.
+    """
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (mem_limit, mem_limit))
+
+    proc = subprocess.Popen([sys.executable, str(SCRIPT)] + argv, env=env,
+                            preexec_fn=limit if mem_limit else None)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, usage.ru_maxrss / 1024.0  # Linux reports KiB
@@ -300,12 +323,16 @@ def print_table(report):
         rss = "/".join(fmt(x.get("peak_rss_mb"), ".0f") for x in (m, t, o))
         row = [name, fmt(w.get("threads"), "d"), fmt(w.get("tokens"), "d"),
                fmt(m.get("tokens_per_s"), ".1f"),
-               fmt(t.get("tokens_per_s", t.get("error")), ".1f"),
-               fmt(o.get("tokens_per_s", o.get("error")), ".1f"),
+               fmt(t.get("tokens_per_s", "failed" if "error" in t else None), ".1f"),
+               fmt(o.get("tokens_per_s", "failed" if "error" in o else None), ".1f"),
                fmt(w.get("mbert_over_torch"), ".2f"), fmt(w.get("mbert_over_ort"), ".2f"),
                fmt(w.get("max_abs_err_mbert_vs_torch"), ".2e"),
                fmt(w.get("max_abs_err_ort_vs_torch"), ".2e"), rss]
         print("  ".join(f"{c:>14}" if i else f"{c:<11}" for i, c in enumerate(row)))
+    for name, w in report["workloads"].items():
+        for peer in PEERS:
+            if "error" in (w.get(peer) or {}):
+                print(f"{name} {peer}: {w[peer]['error']}")
 
 
 def orchestrate(args):
@@ -348,12 +375,21 @@ def orchestrate(args):
                   f"{threads} threads", file=sys.stderr, flush=True)
             result = args.dir / f"peer-{peer}-{name}.json"
             result.unlink(missing_ok=True)
+            # ONNX Runtime materialises the (b, H, S, S) attention scores of every head (and
+            # several temporaries of that size); torch's sdpa CPU kernel works in blocks. Only
+            # ORT is capped, as torch reserves large address ranges it never touches.
+            limit = int(args.mem_limit_gb * 2**30) if peer == "ort" else None
             code, rss = run_child(["--worker", peer, "--workload", name, "--dir", str(args.dir),
                                    "--threads", str(threads), "--repeats", str(args.repeats),
-                                   "--result", str(result)], child_env(threads))
+                                   "--result", str(result)], child_env(threads), limit)
             if code != 0 or not result.exists():
                 why = f"killed by signal {-code}" if code < 0 else f"exit {code}"
-                w[peer] = {"error": f"failed ({why})", "peak_rss_mb": rss}
+                if result.exists():
+                    why = json.loads(result.read_text()).get("error", why)
+                w[peer] = {"error": why, "peak_rss_mb": rss}
+                if limit:
+                    w[peer]["address_space_limit_gb"] = args.mem_limit_gb
+                print(f"[{name}] {peer}: {why}", file=sys.stderr)
                 continue
             w[peer] = json.loads(result.read_text())
             w[peer]["peak_rss_mb"] = rss
@@ -395,6 +431,11 @@ def main():
     ap.add_argument("--workloads", nargs="+", default=list(wl.WORKLOADS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    avail = mem_available_bytes()
+    ap.add_argument("--mem-limit-gb", type=float,
+                    default=round(0.8 * avail / 2**30, 1) if avail else 16.0,
+                    help="address-space cap of each ONNX Runtime worker (default: 80%% of "
+                         "MemAvailable now)")
     ap.add_argument("--report-only", action="store_true",
                     help="print the table of an existing DIR/peers.json and exit")
     # internal: one measurement or the export, in a subprocess of its own

@@ -393,14 +393,24 @@ TEST(AttentionCpu, ThreadCountInvariance) {
   omp_set_num_threads(saved);
 }
 
-// A window at least as long as the sequence is global attention, bit for bit; huge windows must
-// not overflow the int32 band limits.
+// A window at least as long as the sequence is global attention, bit for bit (which also checks
+// that global layers' packed key/value copies give the numbers of the in-place reads local layers
+// use); huge windows must not overflow the int32 band limits.
 TEST(AttentionCpu, WideWindowEqualsGlobal) {
-  Batch b = MakeBatch({150, 40}, 2, 8, 51);
+  Batch b = MakeBatch({300, 40}, 2, 8, 51);
   const std::vector<float> dout = RandomVec(b.N * b.C, 52);
-  const std::vector<float> global = FastBackward(b, -1, dout);
-  for (int window : {149, 1000, 2147483647}) {
-    EXPECT_EQ(FastBackward(b, window, dout), global) << "window " << window;
+  auto forward = [&](int window) {
+    std::vector<float> out(static_cast<size_t>(b.N * b.C)), lse(static_cast<size_t>(b.N * b.H));
+    AttentionForward(b.q(), b.k(), b.v(), 3 * b.C, out.data(), b.C, lse.data(), b.cu.data(), 2, b.H,
+                     b.D, window, Scale(b.D));
+    out.insert(out.end(), lse.begin(), lse.end());
+    return out;
+  };
+  const std::vector<float> global_fwd = forward(-1);
+  const std::vector<float> global_bwd = FastBackward(b, -1, dout);
+  for (int window : {299, 1000, 2147483647}) {
+    EXPECT_EQ(forward(window), global_fwd) << "window " << window;
+    EXPECT_EQ(FastBackward(b, window, dout), global_bwd) << "window " << window;
   }
 }
 

@@ -28,7 +28,7 @@ inline constexpr float kExpMax = 88.0f;
 inline constexpr float kExpC[8] = {1.0f,         1.0f,          0.5f,          1.0f / 6.0f,
                                    1.0f / 24.0f, 1.0f / 120.0f, 1.0f / 720.0f, 1.0f / 5040.0f};
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(MBERT_ATTN_NO_AVX512)
 
 inline constexpr int kLanes = 16;
 inline constexpr int kRegisters = 32;

@@ -1,10 +1,12 @@
 // The few SIMD operations the attention kernels need, for three targets chosen at compile time:
 // AVX-512F (16 lanes), AVX2 + FMA (8 lanes) and a portable fallback (8 lanes of plain C++, for
 // builds without -march=native). The kernels in attention.cpp are written once against this
-// interface.
+// interface. Defining MBERT_ATTN_NO_AVX512 selects the AVX2 variant on AVX-512 machines: the
+// AVX-512 variant has only been compiled, never run (the development machine is an AMD Zen 3
+// without AVX-512), so if test_attention fails on an AVX-512 machine, compare with this switch.
 //
-// Lanes always hold consecutive queries of a block ("query lanes"), so masks are per query: a lane
-// is live when its query exists (i < q_end) and, for local layers, lies in the key's band [lo, hi].
+// Lanes always hold consecutive queries of a block ("query lanes"), so masks are per query: for
+// local layers a lane is live when its query lies in the key's band [lo, hi].
 #pragma once
 
 #include <cmath>

@@ -145,7 +145,8 @@ constexpr int RowsFor(int vecs) {
   return std::max(1, std::min(by_acc, by_regs));
 }
 
-// St[j][:] = sum_d K[j][d] * Xt[d][:] for JB consecutive keys; K rows at kb + j*ld (strided qkv).
+// St[j][:] = sum_d K[j][d] * Xt[d][:] for JB consecutive keys; K rows at kb + j*ld (in place or
+// packed).
 template <int JB>
 inline void ScoreRows(const float* kb, int64_t ld, const float* xt, int D, float* st) {
   V acc[JB][kNV];
@@ -514,7 +515,7 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ld
 
 // ---------------------------------------------------------------------------------------------
 // Backward: one work item per (sequence, head), query blocks outer and the same key chunks as the
-// forward inner. dQ of a block accumulates in registers-sized scratch (transposed, like Ot); dK and
+// forward inner. dQ of a block accumulates in block-sized scratch (transposed, like Ot); dK and
 // dV of the whole sequence accumulate in (len, Dp) scratch rows, so no two threads ever touch the
 // same gradient and the summation order is fixed.
 

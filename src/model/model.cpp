@@ -193,17 +193,23 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C, la ? la->lse.data() : nullptr,
                           batch.cu_seqlens.data(), B, H, D, spec.window, scale);
     if (la) la->attn.assign(attn, attn + NC);
-    linear(pre + "attn.Wo.weight").Forward(attn, N, tmp);
-    if (tap) tap(static_cast<int>(li), "attn_out", tmp);
-
-    // x += attn_out; h = mlp_norm(x)
     if (la) {
       la->mean_mlp.resize(static_cast<size_t>(N));
       la->rstd_mlp.resize(static_cast<size_t>(N));
     }
-    ops::AddLayerNormForward(x, tmp, param(pre + "mlp_norm.weight").data(), h, N, C, eps,
-                             la ? la->mean_mlp.data() : nullptr,
-                             la ? la->rstd_mlp.data() : nullptr);
+    float* mean_mlp = la ? la->mean_mlp.data() : nullptr;
+    float* rstd_mlp = la ? la->rstd_mlp.data() : nullptr;
+    const float* mlp_norm = param(pre + "mlp_norm.weight").data();
+    if (tap) {
+      // Taps need the sublayer output on its own: x += attn_out via the fused add + norm.
+      linear(pre + "attn.Wo.weight").Forward(attn, N, tmp);
+      tap(static_cast<int>(li), "attn_out", tmp);
+      ops::AddLayerNormForward(x, tmp, mlp_norm, h, N, C, eps, mean_mlp, rstd_mlp);
+    } else {
+      // Hot path: the GEMM accumulates straight into the residual stream (x += attn·Woᵀ).
+      linear(pre + "attn.Wo.weight").Forward(attn, N, x, C, /*accumulate=*/true);
+      ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp);
+    }
     if (la) {
       la->x_mid.assign(x, x + NC);
       la->h_mlp.assign(h, h + NC);
@@ -216,10 +222,14 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
       la->u.assign(u, u + N * 2 * I);
       la->g.assign(g, g + N * I);
     }
-    linear(pre + "mlp.Wo.weight").Forward(g, N, tmp);
-    if (tap) tap(static_cast<int>(li), "mlp_out", tmp);
+    if (tap) {
+      linear(pre + "mlp.Wo.weight").Forward(g, N, tmp);
+      tap(static_cast<int>(li), "mlp_out", tmp);
 #pragma omp parallel for simd schedule(static)
-    for (size_t k = 0; k < NC; ++k) x[k] += tmp[k];
+      for (size_t k = 0; k < NC; ++k) x[k] += tmp[k];
+    } else {
+      linear(pre + "mlp.Wo.weight").Forward(g, N, x, C, /*accumulate=*/true);  // x += g·Woᵀ
+    }
     if (tap) tap(static_cast<int>(li), "hidden", x);
   }
 

@@ -68,7 +68,14 @@ std::vector<float> CheckEncoder(Model& m, const Golden& g) {
     }
   }
   EXPECT_GE(compared, 2 * L + 2) << "goldens hold too few stages";
-  return hidden;
+  // The untapped forward takes the fused hot path (GEMMs accumulate into the residual stream):
+  // it must give the same final hidden states.
+  std::vector<float> fast;
+  EXPECT_TRUE(m.Forward(g.batch, &fast).ok());
+  std::vector<float> ref = ReadFloats(g.file, "last_hidden_state");
+  const auto r = AllClose(fast.data(), ref.data(), N * C, kTol, kTol);
+  EXPECT_TRUE(r.ok) << "untapped forward: last_hidden_state max |err| " << r.max_abs;
+  return fast;
 }
 
 TEST(Parity, TinyMaskedLM) {

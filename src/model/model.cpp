@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -87,9 +88,34 @@ void Model::BuildKernels() {
     linears_["decoder.weight"] = std::make_unique<ops::Linear>(
         e.data(), e.dim(0), e.dim(1), OptionalBias(params_, "decoder.bias"));
   }
+  layer_kernels_.clear();
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const std::string pre = "model.layers." + std::to_string(i) + ".";
+    layer_kernels_.push_back({&linear(pre + "attn.Wqkv.weight"), &linear(pre + "attn.Wo.weight"),
+                              &linear(pre + "mlp.Wi.weight"), &linear(pre + "mlp.Wo.weight"),
+                              plan_[i].has_attn_norm ? param(pre + "attn_norm.weight").data()
+                                                     : nullptr,
+                              param(pre + "mlp_norm.weight").data()});
+  }
 }
 
 void Model::RefreshWeights() { BuildKernels(); }
+
+namespace {
+
+// Times one op into the attached profile (a no-op when none is attached).
+template <typename F>
+void Timed(OpProfile* p, const char* name, F&& f) {
+  if (p == nullptr) {
+    f();
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  p->seconds[name] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
 
 Status Model::Validate(const PackedBatch& b) const {
   const int64_t N = static_cast<int64_t>(b.input_ids.size());
@@ -149,6 +175,8 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   float* u = Grow(u_, static_cast<size_t>(N * 2 * I));  // (N, 2I)
   float* g = Grow(g_, static_cast<size_t>(N * I));      // (N, I)
   if (acts != nullptr) acts->layers.assign(plan_.size(), LayerActivations{});
+  if (profile_ != nullptr) profile_->tokens += N;
+  const auto t_embed = std::chrono::steady_clock::now();
 
   // Embeddings: h0 = LayerNorm(E[ids]) (no positions, no token types; dropout 0 at inference).
   ops::EmbeddingForward(param("model.embeddings.tok_embeddings.weight").data(), C,
@@ -162,11 +190,15 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
                         acts ? acts->mean_emb.data() : nullptr,
                         acts ? acts->rstd_emb.data() : nullptr);
   if (tap) tap(-1, "embeddings", x);
+  if (profile_ != nullptr)
+    profile_->seconds["embedding"] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_embed).count();
 
   // h holds the normalised input of the next attention block; layer 0 has no attn_norm.
   for (size_t li = 0; li < plan_.size(); ++li) {
     const LayerSpec& spec = plan_[li];
-    const std::string pre = "model.layers." + std::to_string(li) + ".";
+    const LayerKernels& k = layer_kernels_[li];
+    OpProfile* prof = profile_;
     LayerActivations* la = acts ? &acts->layers[li] : nullptr;
     if (la) la->x_in.assign(x, x + NC);
 
@@ -176,22 +208,29 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
         la->mean_attn.resize(static_cast<size_t>(N));
         la->rstd_attn.resize(static_cast<size_t>(N));
       }
-      ops::LayerNormForward(x, C, param(pre + "attn_norm.weight").data(), h, C, N, C, eps,
-                            la ? la->mean_attn.data() : nullptr,
-                            la ? la->rstd_attn.data() : nullptr);
+      Timed(prof, "layer_norm", [&] {
+        ops::LayerNormForward(x, C, k.attn_norm, h, C, N, C, eps,
+                              la ? la->mean_attn.data() : nullptr,
+                              la ? la->rstd_attn.data() : nullptr);
+      });
       attn_in = h;
     }
     if (la) la->h_attn.assign(attn_in, attn_in + NC);
 
     // Fused Wqkv: columns laid out [3, H, D] (q, k, v), RoPE on q and k.
-    linear(pre + "attn.Wqkv.weight").Forward(attn_in, N, qkv);
-    ops::RopeForward(qkv, 3 * C, batch.positions.data(), N, H, D, rope(spec.global));
+    Timed(prof, "gemm_wqkv", [&] { k.wqkv->Forward(attn_in, N, qkv); });
+    Timed(prof, "rope", [&] {
+      ops::RopeForward(qkv, 3 * C, batch.positions.data(), N, H, D, rope(spec.global));
+    });
     if (la) {
       la->qkv.assign(qkv, qkv + NC * 3);
       la->lse.resize(static_cast<size_t>(N * H));
     }
-    ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C, la ? la->lse.data() : nullptr,
-                          batch.cu_seqlens.data(), B, H, D, spec.window, scale);
+    Timed(prof, spec.global ? "attention_global" : "attention_local", [&] {
+      ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C,
+                            la ? la->lse.data() : nullptr, batch.cu_seqlens.data(), B, H, D,
+                            spec.window, scale);
+    });
     if (la) la->attn.assign(attn, attn + NC);
     if (la) {
       la->mean_mlp.resize(static_cast<size_t>(N));
@@ -199,16 +238,18 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     }
     float* mean_mlp = la ? la->mean_mlp.data() : nullptr;
     float* rstd_mlp = la ? la->rstd_mlp.data() : nullptr;
-    const float* mlp_norm = param(pre + "mlp_norm.weight").data();
+    const float* mlp_norm = k.mlp_norm;
     if (tap) {
       // Taps need the sublayer output on its own: x += attn_out via the fused add + norm.
-      linear(pre + "attn.Wo.weight").Forward(attn, N, tmp);
+      k.wo->Forward(attn, N, tmp);
       tap(static_cast<int>(li), "attn_out", tmp);
       ops::AddLayerNormForward(x, tmp, mlp_norm, h, N, C, eps, mean_mlp, rstd_mlp);
     } else {
       // Hot path: the GEMM accumulates straight into the residual stream (x += attn·Woᵀ).
-      linear(pre + "attn.Wo.weight").Forward(attn, N, x, C, /*accumulate=*/true);
-      ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp);
+      Timed(prof, "gemm_wo", [&] { k.wo->Forward(attn, N, x, C, /*accumulate=*/true); });
+      Timed(prof, "layer_norm", [&] {
+        ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp);
+      });
     }
     if (la) {
       la->x_mid.assign(x, x + NC);
@@ -216,19 +257,20 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     }
 
     // GeGLU MLP: u = h Wiᵀ = [input | gate], g = gelu(input) * gate, out = g Woᵀ.
-    linear(pre + "mlp.Wi.weight").Forward(h, N, u);
-    ops::GegluForward(u, g, N, I);
+    Timed(prof, "gemm_wi", [&] { k.wi->Forward(h, N, u); });
+    Timed(prof, "geglu", [&] { ops::GegluForward(u, g, N, I); });
     if (la) {
       la->u.assign(u, u + N * 2 * I);
       la->g.assign(g, g + N * I);
     }
     if (tap) {
-      linear(pre + "mlp.Wo.weight").Forward(g, N, tmp);
+      k.mlp_wo->Forward(g, N, tmp);
       tap(static_cast<int>(li), "mlp_out", tmp);
 #pragma omp parallel for simd schedule(static)
       for (size_t k = 0; k < NC; ++k) x[k] += tmp[k];
     } else {
-      linear(pre + "mlp.Wo.weight").Forward(g, N, x, C, /*accumulate=*/true);  // x += g·Woᵀ
+      Timed(prof, "gemm_mlp_wo",
+            [&] { k.mlp_wo->Forward(g, N, x, C, /*accumulate=*/true); });  // x += g·Woᵀ
     }
     if (tap) tap(static_cast<int>(li), "hidden", x);
   }
@@ -239,9 +281,11 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     acts->mean_final.resize(static_cast<size_t>(N));
     acts->rstd_final.resize(static_cast<size_t>(N));
   }
-  ops::LayerNormForward(x, C, param("model.final_norm.weight").data(), hidden->data(), C, N, C,
-                        eps, acts ? acts->mean_final.data() : nullptr,
-                        acts ? acts->rstd_final.data() : nullptr);
+  Timed(profile_, "layer_norm", [&] {
+    ops::LayerNormForward(x, C, param("model.final_norm.weight").data(), hidden->data(), C, N, C,
+                          eps, acts ? acts->mean_final.data() : nullptr,
+                          acts ? acts->rstd_final.data() : nullptr);
+  });
   if (tap) tap(static_cast<int>(plan_.size()), "final_norm", hidden->data());
   return Status::Ok();
 }

@@ -48,6 +48,12 @@ struct ForwardActivations {
   std::vector<float> mean_final, rstd_final;
 };
 
+// Wall-clock seconds per op kind, accumulated over forwards while attached (Model::set_profile).
+struct OpProfile {
+  std::map<std::string, double> seconds;
+  int64_t tokens = 0;
+};
+
 class Model {
  public:
   // Reads DIR/config.json and the safetensors weights (see weights.h).
@@ -74,6 +80,8 @@ class Model {
   void RefreshWeights();
 
   const ops::Linear& linear(const std::string& weight_name) const;
+  // Attach (or detach with nullptr) a per-op timer; off by default (no cost when detached).
+  void set_profile(OpProfile* p) { profile_ = p; }
   const ops::RopeTable& rope(bool global) const { return global ? *rope_global_ : *rope_local_; }
 
  private:
@@ -85,6 +93,13 @@ class Model {
   TensorTable params_;
   std::map<std::string, std::unique_ptr<ops::Linear>> linears_;
   std::unique_ptr<ops::RopeTable> rope_global_, rope_local_;
+  // Per-layer kernel and weight pointers resolved once, so the forward does no name lookups.
+  struct LayerKernels {
+    const ops::Linear *wqkv, *wo, *wi, *mlp_wo;
+    const float *attn_norm, *mlp_norm;  // attn_norm null for layer 0
+  };
+  std::vector<LayerKernels> layer_kernels_;
+  OpProfile* profile_ = nullptr;
   // Reused scratch so steady-state inference does not allocate.
   std::vector<float> x_, h_, qkv_, attn_, tmp_, u_, g_;
 };

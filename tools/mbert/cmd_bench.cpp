@@ -43,6 +43,7 @@ struct Options {
   int repeats = 3;
   int64_t batch_tokens = 16384;
   double scale = 1.0;  // multiplies the number of sequences per workload
+  bool profile = false;
 };
 
 struct Workload {
@@ -230,12 +231,15 @@ int Run(const Options& o) {
     st = pass(true);
     if (!st.ok()) return ReportError(st);
     std::vector<double> times;
+    OpProfile prof;
+    if (o.profile) m.set_profile(&prof);
     for (int r = 0; r < o.repeats; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
       st = pass(false);
       if (!st.ok()) return ReportError(st);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
+    m.set_profile(nullptr);
     std::sort(times.begin(), times.end());
     const double med = times[times.size() / 2];
     const double gflops = ModelFlops(c, w.seqs) / med / 1e9;
@@ -250,6 +254,17 @@ int Run(const Options& o) {
                                  {"model_gflops", gflops}, {"gemm_peak_gflops", peak},
                                  {"pct_of_gemm_peak", 100.0 * gflops / peak},
                                  {"peak_rss_mb", rss}};
+    if (o.profile) {
+      double total = 0.0;
+      for (const auto& [op, sec] : prof.seconds) total += sec;
+      json pj;
+      for (const auto& [op, sec] : prof.seconds) {
+        std::printf("    %-18s %8.3f s  %5.1f%%  %8.2f us/token\n", op.c_str(), sec,
+                    100.0 * sec / total, 1e6 * sec / static_cast<double>(prof.tokens));
+        pj[op] = sec;
+      }
+      report["workloads"][name]["profile_seconds"] = pj;
+    }
     Tensor out({static_cast<int64_t>(sample.size()) / c.hidden_size, c.hidden_size});
     std::copy(sample.begin(), sample.end(), out.data());
     st = WriteSafetensors(o.out + "/outputs-" + name + ".safetensors",
@@ -277,6 +292,7 @@ Subcommand AddBenchCommand(CLI::App& root) {
       ->check(CLI::PositiveNumber);
   app->add_option("--scale", o->scale, "multiply the number of sequences per workload")
       ->check(CLI::PositiveNumber);
+  app->add_flag("--profile", o->profile, "time every op kind and print the breakdown");
   return {app, [o] { return Run(*o); }};
 }
 

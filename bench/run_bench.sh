@@ -8,6 +8,7 @@
 # Usage: bench/run_bench.sh [--shape base|large] [--threads T] [--out DIR] [--repeats R]
 #                           [--workloads "fixed512 varshort fixed8192 varlong latency128"]
 #                           [--scale F] [--peers "torch ort"]
+# DIR defaults to build-bench/<shape>. A later run on the same DIR reuses its model and ONNX export.
 # Environment: MBERT_BIN (default build/tools/mbert/mbert), PYTHON (default /work/venv/bin/python).
 set -euo pipefail
 
@@ -34,17 +35,23 @@ while [[ $# -gt 0 ]]; do
     *) echo "run_bench.sh: unknown argument '$1'" >&2; usage 2 ;;
   esac
 done
-case "$shape" in base|large|tiny) ;; *) echo "run_bench.sh: --shape must be base, large or tiny" >&2; exit 2 ;; esac
-out="${out:-$root/bench-out/$shape}"
+case "$shape" in
+  base|large|tiny) ;;
+  *) echo "run_bench.sh: --shape must be base, large or tiny" >&2; exit 2 ;;
+esac
+# default under build-bench/ (ignored by git: /build*/)
+out="${out:-$root/build-bench/$shape}"
 mbert="${MBERT_BIN:-$root/build/tools/mbert/mbert}"
 python="${PYTHON:-/work/venv/bin/python}"
 
 if [[ ! -x "$mbert" ]]; then
-  echo "run_bench.sh: $mbert not found: build it (cmake --build build --target mbert) or set MBERT_BIN" >&2
+  echo "run_bench.sh: $mbert not found: build it (cmake --build build --target mbert)" \
+       "or set MBERT_BIN" >&2
   exit 2
 fi
 if ! "$python" -c 'import torch, transformers, onnxruntime, onnxscript' 2>/dev/null; then
-  echo "run_bench.sh: $python lacks the peers' packages: $python -m pip install -r tools/golden/requirements.txt" >&2
+  echo "run_bench.sh: $python lacks the peers' packages:" \
+       "$python -m pip install -r tools/golden/requirements.txt (see bench/README.md)" >&2
   exit 2
 fi
 

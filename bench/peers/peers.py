@@ -315,20 +315,23 @@ def fmt(x, spec):
 
 
 def print_table(report):
-    cols = ["workload", "thr", "tokens", "mbert tok/s", "torch tok/s", "ort tok/s",
+    cols = ["workload", "thr", "R", "tokens", "mbert tok/s", "torch tok/s", "ort tok/s",
             "mbert/torch", "mbert/ort", "max|mb-torch|", "max|ort-torch|", "RSS MB m/t/o"]
-    print("  ".join(f"{c:>14}" if i else f"{c:<11}" for i, c in enumerate(cols)))
+    rows = [cols]
     for name, w in report["workloads"].items():
         m, t, o = (w.get(p) or {} for p in ("mbert", "torch", "ort"))
         rss = "/".join(fmt(x.get("peak_rss_mb"), ".0f") for x in (m, t, o))
-        row = [name, fmt(w.get("threads"), "d"), fmt(w.get("tokens"), "d"),
-               fmt(m.get("tokens_per_s"), ".1f"),
-               fmt(t.get("tokens_per_s", "failed" if "error" in t else None), ".1f"),
-               fmt(o.get("tokens_per_s", "failed" if "error" in o else None), ".1f"),
-               fmt(w.get("mbert_over_torch"), ".2f"), fmt(w.get("mbert_over_ort"), ".2f"),
-               fmt(w.get("max_abs_err_mbert_vs_torch"), ".2e"),
-               fmt(w.get("max_abs_err_ort_vs_torch"), ".2e"), rss]
-        print("  ".join(f"{c:>14}" if i else f"{c:<11}" for i, c in enumerate(row)))
+        rows.append([name, fmt(w.get("threads"), "d"), fmt(w.get("repeats"), "d"),
+                     fmt(w.get("tokens"), "d"), fmt(m.get("tokens_per_s"), ".1f"),
+                     fmt(t.get("tokens_per_s", "failed" if "error" in t else None), ".1f"),
+                     fmt(o.get("tokens_per_s", "failed" if "error" in o else None), ".1f"),
+                     fmt(w.get("mbert_over_torch"), ".2f"), fmt(w.get("mbert_over_ort"), ".2f"),
+                     fmt(w.get("max_abs_err_mbert_vs_torch"), ".2e"),
+                     fmt(w.get("max_abs_err_ort_vs_torch"), ".2e"), rss])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    for r in rows:
+        print("  ".join(c.ljust(wd) if i == 0 else c.rjust(wd)
+                        for i, (c, wd) in enumerate(zip(r, widths))))
     for name, w in report["workloads"].items():
         for peer in PEERS:
             if "error" in (w.get(peer) or {}):
@@ -350,17 +353,27 @@ def orchestrate(args):
     import torch
     import transformers
 
-    report = {"machine": machine_name(), "threads": args.threads, "repeats": args.repeats,
+    report = {"machine": machine_name(), "threads": args.threads,
               "python": platform.python_version(),
               "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                            "onnxruntime": onnxruntime.__version__},
               "mbert_commit": (mbert or {}).get("commit"), "workloads": {}}
+    # Workloads measured by an earlier invocation on the same directory, thread count and mbert
+    # run are kept (e.g. short workloads with more repeats than the long ones), the rest redone.
+    old_path = args.dir / "peers.json"
+    if old_path.exists():
+        old = json.loads(old_path.read_text())
+        same = all(old.get(k) == report[k] for k in ("threads", "mbert_commit", "versions"))
+        if same:
+            report["workloads"] = {k: v for k, v in old.get("workloads", {}).items()
+                                   if k not in names}
     if "ort" in args.peers:
         report["onnx_export"] = ensure_onnx(args)
     for name in names:
         seqs = load_inputs(args.dir / f"inputs-{name}.safetensors")
         threads = workload_threads(name, args.threads, mbert)
-        w = {"sequences": len(seqs), "tokens": int(sum(len(s) for s in seqs)), "threads": threads}
+        w = {"sequences": len(seqs), "tokens": int(sum(len(s) for s in seqs)), "threads": threads,
+             "repeats": args.repeats}
         mw = (mbert or {}).get("workloads", {}).get(name)
         if mw:
             w["mbert"] = mw
@@ -408,8 +421,8 @@ def orchestrate(args):
         (args.dir / "peers.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     print(f"\n{report['machine']}; peers: torch {report['versions']['torch']} + transformers "
           f"{report['versions']['transformers']} (sdpa), onnxruntime "
-          f"{report['versions']['onnxruntime']}; median of {args.repeats}; "
-          f"mbert commit {report['mbert_commit'] or '-'}")
+          f"{report['versions']['onnxruntime']}; mbert commit {report['mbert_commit'] or '-'}; "
+          f"R = timed repeats of each peer (median)")
     print_table(report)
     print(f"wrote {args.dir / 'peers.json'}")
 

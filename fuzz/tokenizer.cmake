@@ -13,7 +13,7 @@ foreach(t fuzz_tokenizer_encode fuzz_tokenizer_json)
                  ${CMAKE_SOURCE_DIR}/src/core/file_io.cpp)
   target_compile_options(${t} PRIVATE ${FUZZ_FLAGS})
   target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(${t} PRIVATE nlohmann_json::nlohmann_json PkgConfig::UTF8PROC Threads::Threads)
+  target_link_libraries(${t} PRIVATE nlohmann_json::nlohmann_json PkgConfig::UTF8PROC OpenMP::OpenMP_CXX Threads::Threads)
   target_compile_definitions(${t} PRIVATE
     MBERT_FUZZ_TOKENIZER_JSON="${MBERT_SHARED_DIR}/data/modernbert-base/tokenizer.json")
 endforeach()

@@ -84,7 +84,7 @@ class Tokenizer {
   Result<Encoding> Encode(std::string_view text, const EncodeOptions& opts = {}) const;
   Result<Encoding> EncodePair(std::string_view a, std::string_view b,
                               const EncodeOptions& opts = {}) const;
-  // Encodes every input on up to `threads` threads (0 = hardware concurrency). With padding
+  // Encodes every input on up to `threads` OpenMP threads (0 = omp_get_max_threads()). With padding
   // enabled and length 0, everything is padded to the longest successful encoding.
   std::vector<Result<Encoding>> EncodeBatch(const std::vector<TextPair>& inputs,
                                             const EncodeOptions& opts = {}, int threads = 0) const;

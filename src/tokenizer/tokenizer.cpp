@@ -4,7 +4,11 @@
 #include "mbert/tokenizer.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <iterator>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <thread>
 
 #include "tokenizer/encode.h"
@@ -200,29 +204,20 @@ Result<Encoding> Tokenizer::EncodePair(std::string_view a, std::string_view b,
 std::vector<Result<Encoding>> Tokenizer::EncodeBatch(const std::vector<TextPair>& inputs,
                                                      const EncodeOptions& opts, int threads) const {
   std::vector<Result<Encoding>> out(inputs.size(), Result<Encoding>(Status::Error("not encoded")));
+#ifdef _OPENMP
+  if (threads <= 0) threads = omp_get_max_threads();
+#endif
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(
       std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(1, inputs.size())));
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    // Small chunks keep threads balanced when text lengths vary a lot.
-    constexpr size_t kChunk = 16;
-    while (true) {
-      const size_t begin = next.fetch_add(kChunk);
-      if (begin >= inputs.size()) break;
-      const size_t end = std::min(inputs.size(), begin + kChunk);
-      for (size_t i = begin; i < end; ++i) {
-        const TextPair& in = inputs[i];
-        out[i] = EncodeNoPad(*m_, in.text, in.has_pair ? &in.text_pair : nullptr, opts);
-      }
-    }
-  };
-  if (threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
+  // OpenMP rather than fresh std::threads: its workers persist across calls, so each keeps its
+  // warm per-thread BPE word cache (encode.cpp) from one batch to the next.
+  const auto n = static_cast<std::ptrdiff_t>(inputs.size());
+#pragma omp parallel for schedule(dynamic, 8) num_threads(threads)
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const TextPair& in = inputs[static_cast<size_t>(i)];
+    out[static_cast<size_t>(i)] =
+        EncodeNoPad(*m_, in.text, in.has_pair ? &in.text_pair : nullptr, opts);
   }
   if (opts.padding.enabled) {
     size_t target = opts.padding.length;

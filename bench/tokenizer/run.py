@@ -75,6 +75,9 @@ def main():
     print(f"mbert         single-thread: {mb['single_thread_mb_s']:.2f} MB/s (load {mb['load_ms']:.1f} ms)")
     print(f"ratio mbert / HF: {mb['single_thread_mb_s'] / hf_mbs:.2f}x")
     print("mbert EncodeBatch MB/s by threads: " + ", ".join(f"{k}: {v:.2f}" for k, v in mb["batch_mb_s"].items()))
+    print("mbert EncodeBatch MB per CPU-second by threads: " +
+          ", ".join(f"{k}: {v:.2f}" for k, v in mb["batch_mb_per_cpu_s"].items()))
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -63,9 +63,13 @@ struct DecodeOptions {
   bool clean_up_tokenization_spaces = false;
 };
 
+// One input of EncodeBatch: a text, or a text pair. The views must outlive the call.
 struct TextPair {
+  TextPair() = default;
+  TextPair(std::string_view t) : text(t) {}  // NOLINT: implicit, a batch of plain texts reads well
+  TextPair(std::string_view t, std::string_view p) : text(t), text_pair(p), has_pair(true) {}
   std::string_view text;
-  std::string_view text_pair;  // empty with has_pair = false: a single sequence
+  std::string_view text_pair;  // ignored unless has_pair
   bool has_pair = false;
 };
 

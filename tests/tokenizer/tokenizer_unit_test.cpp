@@ -98,8 +98,13 @@ TEST(Tokenizer, BatchEqualsSingleOnAnyThreadCount) {
     texts.push_back("Sentence " + std::to_string(i) + std::string(i % 7, ' ') +
                     " caf\xC3\xA9 [MASK] " + std::string(static_cast<size_t>(i % 13), 'z'));
   std::vector<TextPair> in;
-  for (size_t i = 0; i < texts.size(); ++i)
-    in.push_back({texts[i], texts[(i * 7) % texts.size()], i % 3 == 0});
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (i % 3 == 0) {
+      in.emplace_back(texts[i], texts[(i * 7) % texts.size()]);
+    } else {
+      in.emplace_back(texts[i]);
+    }
+  }
   for (int threads : {1, 2, 4}) {
     auto out = t.EncodeBatch(in, {}, threads);
     ASSERT_EQ(out.size(), in.size());
@@ -119,9 +124,9 @@ TEST(Tokenizer, BatchPadsToLongestAndMultiple) {
   o.padding.enabled = true;
   o.padding.multiple_of = 8;
   o.padding.side = Side::kLeft;
-  std::vector<TextPair> in = {{"a", "", false},
-                              {"a much longer sentence with many words in it", "", false},
-                              {"bad \xff", "", false}};
+  using std::string_view_literals::operator""sv;
+  std::vector<TextPair> in = {"a"sv, "a much longer sentence with many words in it"sv,
+                              "bad \xff"sv};
   auto out = t.EncodeBatch(in, o, 2);
   ASSERT_TRUE(out[0].ok() && out[1].ok());
   EXPECT_FALSE(out[2].ok());  // one bad input does not harm the others

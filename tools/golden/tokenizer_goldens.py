@@ -10,7 +10,7 @@ Record format (all integers unsigned LEB128 varints, strings = varint length + U
             trunc_side(0 right,1 left), pad_on, pad_len(0 = none), multiple(0 = none), pad_side]
   unless error: n, ids[n], (begin, end)[n] in code points, special_tokens_mask[n],
                 attention_mask[n], decode(skip_special=True), decode(skip_special=False),
-                decode(skip_special=True) + transformers clean_up_tokenization,
+                transformers clean_up_tokenization(decode(skip_special=True)),
                 [tokens[n] when bit1]
 The file starts with the magic b"MBTOKG1\\n".
 
@@ -24,7 +24,9 @@ import random
 import sys
 
 import tokenizers
+import transformers
 from tokenizers import Tokenizer
+from transformers import PreTrainedTokenizerBase
 
 SEED = 20241219
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,11 +55,9 @@ def string(s, out):
 
 
 def clean_up(s):
-    # transformers PreTrainedTokenizerBase.clean_up_tokenization (same replacements, same order).
-    for a, b in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                 (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]:
-        s = s.replace(a, b)
-    return s
+    # transformers' own clean_up_tokenization (what decode(..., clean_up_tokenization_spaces=True)
+    # applies); it does not use `self`.
+    return PreTrainedTokenizerBase.clean_up_tokenization(None, s)
 
 
 class Writer:
@@ -291,6 +291,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     tok = Tokenizer.from_file(TOKENIZER_JSON)
     manifest = {"script": "tools/golden/tokenizer_goldens.py", "tokenizers": tokenizers.__version__,
+                "transformers": transformers.__version__,
                 "python": sys.version.split()[0], "seed": SEED,
                 "tokenizer_json_sha256": hashlib.sha256(open(TOKENIZER_JSON, "rb").read()).hexdigest(), "files": []}
     rng = random.Random(SEED)

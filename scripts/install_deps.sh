@@ -3,7 +3,7 @@
 # when everything is already present, so repeated runs are fast and work offline.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev
-      libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev clang
+      libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev liblzma-dev xz-utils clang
       libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

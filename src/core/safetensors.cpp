@@ -297,6 +297,27 @@ Status WriteSafetensors(const std::string& path, const std::vector<TensorToWrite
   });
 }
 
+Status WriteInt32Safetensors(const std::string& path,
+                             const std::vector<std::pair<std::string, std::vector<int32_t>>>& t) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  uint64_t offset = 0;
+  for (const auto& [name, v] : t) {
+    const uint64_t nbytes = v.size() * 4;
+    header[name] = {{"dtype", "I32"}, {"shape", {v.size()}}, {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  std::string hdr = header.dump();
+  while ((hdr.size() + 8) % 8 != 0) hdr.push_back(' ');
+  return AtomicWrite(path, [&](int fd, const std::string& tmp) -> Status {
+    uint8_t len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(hdr.size()) >> (8 * i));
+    MBERT_RETURN_IF_ERROR(WriteAll(fd, len, 8, tmp));
+    MBERT_RETURN_IF_ERROR(WriteAll(fd, hdr.data(), hdr.size(), tmp));
+    for (const auto& [name, v] : t) MBERT_RETURN_IF_ERROR(WriteAll(fd, v.data(), v.size() * 4, tmp));
+    return Status::Ok();
+  });
+}
+
 Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   return AtomicWrite(path, [&](int fd, const std::string& tmp) {
     return WriteAll(fd, contents.data(), contents.size(), tmp);

@@ -63,6 +63,10 @@ struct TensorToWrite {
 Status WriteSafetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<std::string, std::string>& metadata = {});
 
+// Writes int32 tensors (1-D), e.g. token ids and cu_seqlens of a pre-tokenized shard. Atomic.
+Status WriteInt32Safetensors(const std::string& path,
+                             const std::vector<std::pair<std::string, std::vector<int32_t>>>& t);
+
 // Atomically replaces `path` with `contents` (same write/fsync/rename protocol).
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
 

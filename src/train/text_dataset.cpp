@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/file_io.h"
+#include "core/safetensors.h"
 
 namespace mbert {
 
@@ -38,7 +39,26 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
   if (opts.split != "paragraph" && opts.split != "line")
     return Status::Error("data.split '" + opts.split + "' must be \"paragraph\" or \"line\"");
   std::vector<std::string> docs;
+  std::vector<std::vector<int32_t>> pretokenized;
   for (const std::string& path : opts.files) {
+    if (path.ends_with(".safetensors")) {
+      // A pre-tokenized shard: input_ids (I32/I64, flat) and cu_seqlens (B+1) delimiting
+      // documents, e.g. written by a preprocessing job; ids are used as they are.
+      MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(path));
+      const TensorView* ids = f.Find("input_ids");
+      const TensorView* cu = f.Find("cu_seqlens");
+      if (ids == nullptr || cu == nullptr)
+        return Status::Error(path + ": a token shard needs tensors 'input_ids' and 'cu_seqlens'");
+      MBERT_ASSIGN_OR_RETURN(std::vector<int32_t> flat, ReadInt32(*ids, path));
+      MBERT_ASSIGN_OR_RETURN(std::vector<int32_t> bounds, ReadInt32(*cu, path));
+      for (size_t b = 0; b + 1 < bounds.size(); ++b) {
+        if (bounds[b] < 0 || bounds[b] > bounds[b + 1] ||
+            bounds[b + 1] > static_cast<int32_t>(flat.size()))
+          return Status::Error(path + ": cu_seqlens must be non-decreasing within input_ids");
+        pretokenized.emplace_back(flat.begin() + bounds[b], flat.begin() + bounds[b + 1]);
+      }
+      continue;
+    }
     MBERT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
     if (path.ends_with(".jsonl")) {
       std::istringstream in(text);
@@ -61,11 +81,18 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
   std::vector<TextPair> inputs(docs.size());
   for (size_t i = 0; i < docs.size(); ++i) inputs[i].text = docs[i];
   std::vector<Result<Encoding>> enc = tok.EncodeBatch(inputs, {}, threads);
-  TextDataset ds;
-  int64_t kept = 0;
   for (size_t i = 0; i < enc.size(); ++i) {
     if (!enc[i].ok()) return enc[i].status().Wrap("tokenizing training document " + std::to_string(i));
-    std::vector<int32_t> ids = std::move(enc[i]).value().ids;
+    pretokenized.push_back(std::move(enc[i]).value().ids);
+  }
+  const int32_t vocab = static_cast<int32_t>(tok.vocab_size());
+  TextDataset ds;
+  int64_t kept = 0;
+  for (std::vector<int32_t>& ids : pretokenized) {
+    for (int32_t id : ids)
+      if (id < 0 || id >= vocab)
+        return Status::Error("token id " + std::to_string(id) +
+                             " in a pre-tokenized shard is outside the tokenizer's vocabulary");
     if (static_cast<int64_t>(ids.size()) < opts.min_tokens) continue;
     if (static_cast<int64_t>(ids.size()) > opts.max_seq_len) {
       // Keep the first max_seq_len - 1 tokens and close with [SEP], as a truncating tokenizer does.
@@ -77,10 +104,10 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
     const bool held_out = opts.eval_every > 0 && kept % opts.eval_every == opts.eval_every - 1;
     ++kept;
     if (held_out) {
-      ds.eval.push_back(std::move(ids));
+      ds.eval.push_back(ids);
     } else {
       ds.train_tokens += static_cast<int64_t>(ids.size());
-      ds.train.push_back(std::move(ids));
+      ds.train.push_back(ids);
     }
   }
   if (ds.train.empty()) return Status::Error("no training documents with at least " +

@@ -1,6 +1,7 @@
-// Training text: documents from text files (paragraphs separated by blank lines, or one document
-// per line) or JSONL files (a "text" field per line), tokenized once with [CLS] ... [SEP] and
-// truncated to max_seq_len, split deterministically into train and held-out documents.
+// Training data: documents from text files (paragraphs separated by blank lines, or one document
+// per line) or JSONL files (a "text" field per line), tokenized once with [CLS] ... [SEP]; or
+// pre-tokenized shards (.safetensors with input_ids and cu_seqlens). Documents are truncated to
+// max_seq_len and split deterministically into train and held-out documents.
 #pragma once
 
 #include <string>

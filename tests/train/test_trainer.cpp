@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/safetensors.h"
 #include "train/trainer.h"
 
 namespace mbert {
@@ -102,6 +103,36 @@ TEST(Trainer, LossFallsAndCheckpointLoads) {
   for (const auto& [n, p] : t.value()->model().params())
     EXPECT_EQ(0, std::memcmp(p.data(), m->param(n).data(), sizeof(float) * p.numel())) << n;
   EXPECT_FALSE(fs::exists(out + "/.checkpoint-30.tmp"));
+}
+
+TEST(Trainer, PreTokenizedShardsAreDocuments) {
+  const std::string out = (fs::temp_directory_path() / "mbert_train_shard").string();
+  fs::remove_all(out);
+  fs::create_directories(out);
+  // 60 documents of 20..79 ids: [CLS] body [SEP].
+  std::vector<int32_t> ids, cu{0};
+  for (int d = 0; d < 60; ++d) {
+    ids.push_back(50281);
+    for (int t = 0; t < 18 + d; ++t) ids.push_back(1000 + (d * 31 + t * 7) % 20000);
+    ids.push_back(50282);
+    cu.push_back(static_cast<int32_t>(ids.size()));
+  }
+  ASSERT_TRUE(WriteInt32Safetensors(out + "/shard.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}}).ok());
+  TrainConfig c = TinyConfig(out + "/run", 8);
+  c.data.files = {out + "/shard.safetensors"};
+  c.data.eval_every = 10;
+  auto t = Trainer::Create(c, false);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.value()->Step().ok());
+  EXPECT_GT(t.value()->tokens_seen(), 0);
+  // A shard with an id outside the vocabulary is rejected with a clear error.
+  ids[5] = 60000;
+  ASSERT_TRUE(WriteInt32Safetensors(out + "/bad.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}}).ok());
+  c.data.files = {out + "/bad.safetensors"};
+  auto bad = Trainer::Create(c, false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("outside the tokenizer's vocabulary"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(Trainer, BadConfigNamesTheField) {

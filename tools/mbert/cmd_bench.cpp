@@ -165,24 +165,12 @@ double GemmPeakGflops(const ModelConfig& c) {
 }
 
 Status WriteIds(const std::string& path, const std::vector<std::vector<int32_t>>& seqs) {
-  // safetensors holds the ids as F32-free I32 tensors; written by hand (the writer emits floats).
   std::vector<int32_t> ids, cu{0};
   for (const auto& s : seqs) {
     ids.insert(ids.end(), s.begin(), s.end());
     cu.push_back(static_cast<int32_t>(ids.size()));
   }
-  json h = {{"input_ids", {{"dtype", "I32"}, {"shape", {ids.size()}},
-                           {"data_offsets", {0, ids.size() * 4}}}},
-            {"cu_seqlens", {{"dtype", "I32"}, {"shape", {cu.size()}},
-                            {"data_offsets", {ids.size() * 4, (ids.size() + cu.size()) * 4}}}}};
-  std::string hdr = h.dump();
-  while ((hdr.size() + 8) % 8) hdr.push_back(' ');
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((hdr.size() >> (8 * i)) & 0xff);
-  bytes += hdr;
-  bytes.append(reinterpret_cast<const char*>(ids.data()), ids.size() * 4);
-  bytes.append(reinterpret_cast<const char*>(cu.data()), cu.size() * 4);
-  return WriteFileAtomic(path, bytes);
+  return WriteInt32Safetensors(path, {{"input_ids", ids}, {"cu_seqlens", cu}});
 }
 
 int Run(const Options& o) {

@@ -403,7 +403,12 @@ def orchestrate(args):
             # ONNX Runtime materialises the (b, H, S, S) attention scores of every head (and
             # several temporaries of that size); torch's sdpa CPU kernel works in blocks. Only
             # ORT is capped, as torch reserves large address ranges it never touches.
-            limit = int(args.mem_limit_gb * 2**30) if peer == "ort" else None
+            # Measured when each worker starts: other jobs on a shared machine come and go.
+            limit = None
+            if peer == "ort":
+                limit = int(0.5 * (mem_available_bytes() or 32 * 2**30))
+                if args.mem_limit_gb:
+                    limit = min(limit, int(args.mem_limit_gb * 2**30))
             code, rss = run_child(["--worker", peer, "--workload", name, "--dir", str(args.dir),
                                    "--threads", str(threads), "--repeats", str(args.repeats),
                                    "--result", str(result)], child_env(threads), limit)
@@ -413,7 +418,7 @@ def orchestrate(args):
                     why = json.loads(result.read_text()).get("error", why)
                 w[peer] = {"error": why, "peak_rss_mb": rss}
                 if limit:
-                    w[peer]["address_space_limit_gb"] = args.mem_limit_gb
+                    w[peer]["address_space_limit_gb"] = round(limit / 2**30, 1)
                 print(f"[{name}] {peer}: {why}", file=sys.stderr)
                 continue
             w[peer] = json.loads(result.read_text())
@@ -456,11 +461,9 @@ def main():
     ap.add_argument("--workloads", nargs="+", default=list(wl.WORKLOADS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
-    avail = mem_available_bytes()
-    ap.add_argument("--mem-limit-gb", type=float,
-                    default=round(0.8 * avail / 2**30, 1) if avail else 16.0,
-                    help="address-space cap of each ONNX Runtime worker (default: 80%% of "
-                         "MemAvailable now)")
+    ap.add_argument("--mem-limit-gb", type=float, default=None,
+                    help="address-space cap of each ONNX Runtime worker (default and upper "
+                         "bound: half of MemAvailable when the worker starts)")
     ap.add_argument("--report-only", action="store_true",
                     help="print the table of an existing DIR/peers.json and exit")
     # internal: one measurement or the export, in a subprocess of its own

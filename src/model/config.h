@@ -32,7 +32,7 @@ struct ModelConfig {
   int num_attention_heads = 12;     // H
   int head_dim = 64;                // D = C / H
   int64_t max_position_embeddings = 8192;
-  float norm_eps = 1e-5f;
+  double norm_eps = 1e-5;
   int32_t pad_token_id = 50283;
   int32_t bos_token_id = 50281;
   int32_t eos_token_id = 50282;

@@ -14,7 +14,7 @@ void PredictionHead(const Model& m, const float* x, int64_t rows, float* out) {
   m.linear("head.dense.weight").Forward(x, rows, t.data());
   ops::GeluForward(t.data(), t.data(), rows * C);
   ops::LayerNormForward(t.data(), C, m.param("head.norm.weight").data(), out, C, rows, C,
-                        m.config().norm_eps, nullptr, nullptr);
+                        static_cast<float>(m.config().norm_eps), nullptr, nullptr);
 }
 
 void MaskedLmLogits(const Model& m, const float* hidden, int64_t N,

@@ -158,7 +158,7 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   const int64_t C = c.hidden_size, I = c.intermediate_size;
   const int H = c.num_attention_heads, D = c.head_dim;
   const int B = batch.num_seqs();
-  const float eps = c.norm_eps;
+  const float eps = static_cast<float>(c.norm_eps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const size_t NC = static_cast<size_t>(N * C);
 

@@ -80,7 +80,7 @@ Status RunHead(const Model& m, const PackedBatch& batch, const std::vector<float
   m.linear("head.dense.weight").Forward(hf->x.data(), R, hf->t.data());
   ops::GeluForward(hf->t.data(), hf->a.data(), R * C);
   ops::LayerNormForward(hf->a.data(), C, m.param("head.norm.weight").data(), hf->z.data(), C, R,
-                        C, c.norm_eps, hf->mean.data(), hf->rstd.data());
+                        C, static_cast<float>(c.norm_eps), hf->mean.data(), hf->rstd.data());
   m.linear("decoder.weight").Forward(hf->z.data(), R, hf->logits.data());
   return Status::Ok();
 }

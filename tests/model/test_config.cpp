@@ -70,7 +70,7 @@ TEST(Config, V4NamesAndEveryNLayers) {
   EXPECT_EQ(c.layer_is_global, (std::vector<bool>{true, false, true, false, true}));
   EXPECT_EQ(c.global_rope_theta, 1234.0);
   EXPECT_EQ(c.local_rope_theta, 99.0);
-  EXPECT_FLOAT_EQ(c.norm_eps, 1e-6f);
+  EXPECT_DOUBLE_EQ(c.norm_eps, 1e-6);
   EXPECT_EQ(c.half_window(), 5);
 }
 

@@ -262,13 +262,12 @@ Result<StepMetrics> Trainer::Step() {
   mo.mlm_probability = cfg_.mlm_probability;
   mo.mask_token_id = tokenizer_->mask_id();
   mo.pad_token_id = model_->config().pad_token_id;
+  // Count real tokens before masking: masking may put [MASK] or random ids on pad positions.
+  for (const PackedBatch& r : rows) sm.tokens += r.num_non_pad(mo.pad_token_id);
   ApplyMlmMasking(&rows, mo, mask_rng_);
 
   int64_t labeled = 0;
-  for (const PackedBatch& r : rows) {
-    labeled += r.num_labeled();
-    sm.tokens += r.num_non_pad(mo.pad_token_id);
-  }
+  for (const PackedBatch& r : rows) labeled += r.num_labeled();
   for (auto& [name, g] : grads_) g.Zero();
   // Each row is a micro-batch; weighting by its share of the predicted tokens makes the summed
   // gradient the gradient of the mean loss over every predicted token of the step.

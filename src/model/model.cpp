@@ -99,7 +99,17 @@ void Model::BuildKernels() {
   }
 }
 
-void Model::RefreshWeights() { BuildKernels(); }
+void Model::RefreshWeights() {
+  // Re-pack in place (same tensors, same shapes): keeps each GEMM's primitive cache, unlike
+  // rebuilding the kernels, which an optimizer step would otherwise pay every step.
+  for (auto& [name, lin] : linears_) {
+    const Tensor& w = name == "decoder.weight" && config_.tie_word_embeddings
+                          ? param("model.embeddings.tok_embeddings.weight")
+                          : param(name);
+    const std::string bias = name.substr(0, name.size() - std::string("weight").size()) + "bias";
+    lin->Repack(w.data(), OptionalBias(params_, bias));
+  }
+}
 
 namespace {
 

@@ -125,8 +125,8 @@ struct Linear::Impl {
     if (has_bias) {
       std::memcpy(bias.get_data_handle(), b, static_cast<size_t>(out) * sizeof(float));
     }
-    std::lock_guard<std::mutex> lock(mu);
-    cache.clear();  // primitives do not depend on values, but keep Repack a clean restart
+    // Cached primitives stay valid: they depend on shapes and layouts, never on weight values,
+    // and the packed weights are rewritten in place.
   }
 };
 

@@ -234,6 +234,7 @@ int Run(const Options& o) {
   // Step 0 is the warm-up (first-touch of activations, gradients, optimizer moments, GEMM
   // primitives); steps 1..S are timed.
   std::vector<double> step_s, fb_s, opt_s, refresh_s, losses;
+  MlmWorkspace ws;  // as the trainer: buffers reused across micro-batches and steps
   for (int step = 0; step <= o.steps; ++step) {
     const auto t0 = Clock::now();
     for (auto& [name, g] : grads) g.Zero();
@@ -241,7 +242,7 @@ int Run(const Options& o) {
     for (const PackedBatch& r : rows) {
       if (r.num_labeled() == 0) continue;
       const float w = static_cast<float>(r.num_labeled()) / static_cast<float>(labeled);
-      auto res = MlmForwardBackward(m, r, &grads, w);
+      auto res = MlmForwardBackward(m, r, &grads, w, &ws);
       if (!res.ok()) return Fail(res.status());
       loss += static_cast<double>(res.value().loss) * w;
     }

@@ -48,10 +48,10 @@ Result<Model> Model::FromParams(ModelConfig config, TensorTable params) {
   m.config_ = std::move(config);
   m.plan_ = BuildLayerPlan(m.config_);
   m.params_ = std::move(params);
-  m.rope_global_ = std::make_unique<ops::RopeTable>(m.config_.global_rope_theta,
-                                                    m.config_.head_dim, 512);
-  m.rope_local_ = std::make_unique<ops::RopeTable>(m.config_.local_rope_theta,
-                                                   m.config_.head_dim, 512);
+  m.rope_global_ =
+      std::make_unique<ops::RopeTable>(m.config_.global_rope_theta, m.config_.head_dim, 512);
+  m.rope_local_ =
+      std::make_unique<ops::RopeTable>(m.config_.local_rope_theta, m.config_.head_dim, 512);
   m.BuildKernels();
   return m;
 }
@@ -79,8 +79,8 @@ void Model::BuildKernels() {
   for (const auto& [name, t] : params_) {
     if (t.ndim() != 2 || name == "model.embeddings.tok_embeddings.weight") continue;
     const std::string bias = name.substr(0, name.size() - std::string("weight").size()) + "bias";
-    linears_[name] = std::make_unique<ops::Linear>(t.data(), t.dim(0), t.dim(1),
-                                                   OptionalBias(params_, bias));
+    linears_[name] =
+        std::make_unique<ops::Linear>(t.data(), t.dim(0), t.dim(1), OptionalBias(params_, bias));
   }
   if (config_.architecture == Architecture::kMaskedLM && config_.tie_word_embeddings) {
     // Tied decoder: logits = head(h) · Eᵀ + b, E the token embedding (V, C).
@@ -91,11 +91,11 @@ void Model::BuildKernels() {
   layer_kernels_.clear();
   for (size_t i = 0; i < plan_.size(); ++i) {
     const std::string pre = "model.layers." + std::to_string(i) + ".";
-    layer_kernels_.push_back({&linear(pre + "attn.Wqkv.weight"), &linear(pre + "attn.Wo.weight"),
-                              &linear(pre + "mlp.Wi.weight"), &linear(pre + "mlp.Wo.weight"),
-                              plan_[i].has_attn_norm ? param(pre + "attn_norm.weight").data()
-                                                     : nullptr,
-                              param(pre + "mlp_norm.weight").data()});
+    layer_kernels_.push_back(
+        {&linear(pre + "attn.Wqkv.weight"), &linear(pre + "attn.Wo.weight"),
+         &linear(pre + "mlp.Wi.weight"), &linear(pre + "mlp.Wo.weight"),
+         plan_[i].has_attn_norm ? param(pre + "attn_norm.weight").data() : nullptr,
+         param(pre + "mlp_norm.weight").data()});
   }
 }
 
@@ -143,9 +143,9 @@ Status Model::Validate(const PackedBatch& b) const {
   for (int64_t i = 0; i < N; ++i) {
     const int32_t id = b.input_ids[static_cast<size_t>(i)];
     if (id < 0 || id >= config_.vocab_size) {
-      return Status::Error("token id " + std::to_string(id) + " at position " +
-                           std::to_string(i) + " is outside the vocabulary [0, " +
-                           std::to_string(config_.vocab_size) + ")");
+      return Status::Error("token id " + std::to_string(id) + " at position " + std::to_string(i) +
+                           " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) +
+                           ")");
     }
   }
   for (size_t s = 0; s + 1 < b.cu_seqlens.size(); ++s) {
@@ -184,7 +184,9 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   float* tmp = Grow(tmp_, NC);                          // (N, C) sublayer output
   float* u = Grow(u_, static_cast<size_t>(N * 2 * I));  // (N, 2I)
   float* g = Grow(g_, static_cast<size_t>(N * I));      // (N, I)
-  if (acts != nullptr) acts->layers.assign(plan_.size(), LayerActivations{});
+  // resize, not assign: a reused ForwardActivations keeps its buffers (every field is rewritten
+  // below), so a training step does not re-allocate and page-fault its activations.
+  if (acts != nullptr) acts->layers.resize(plan_.size());
   if (profile_ != nullptr) profile_->tokens += N;
   const auto t_embed = std::chrono::steady_clock::now();
 
@@ -257,9 +259,8 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     } else {
       // Hot path: the GEMM accumulates straight into the residual stream (x += attn·Woᵀ).
       Timed(prof, "gemm_wo", [&] { k.wo->Forward(attn, N, x, C, /*accumulate=*/true); });
-      Timed(prof, "layer_norm", [&] {
-        ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp);
-      });
+      Timed(prof, "layer_norm",
+            [&] { ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp); });
     }
     if (la) {
       la->x_mid.assign(x, x + NC);

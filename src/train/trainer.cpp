@@ -274,7 +274,7 @@ Result<StepMetrics> Trainer::Step() {
   for (const PackedBatch& r : rows) {
     if (r.num_labeled() == 0) continue;
     const float w = static_cast<float>(r.num_labeled()) / static_cast<float>(labeled);
-    MBERT_ASSIGN_OR_RETURN(MlmStepResult res, MlmForwardBackward(*model_, r, &grads_, w));
+    MBERT_ASSIGN_OR_RETURN(MlmStepResult res, MlmForwardBackward(*model_, r, &grads_, w, &ws_));
     sm.loss += static_cast<double>(res.loss) * w;
   }
   const int64_t t = schedule_->config().unit == ScheduleUnit::kSteps ? step_ : tokens_seen_;
@@ -292,7 +292,7 @@ Result<EvalMetrics> Trainer::Evaluate() {
   double loss_sum = 0.0;
   int64_t correct = 0;
   for (const PackedBatch& b : eval_batches_) {
-    MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, b));
+    MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, b, &ws_));
     loss_sum += static_cast<double>(r.loss) * static_cast<double>(r.predicted);
     correct += r.correct;
     em.predicted += r.predicted;

@@ -4,17 +4,17 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "batch/mlm_masking.h"
 #include "batch/packer.h"
 #include "batch/rng.h"
-#include "model/model.h"
 #include "mbert/tokenizer.h"
+#include "model/model.h"
+#include "train/mlm_backward.h"
 #include "train/schedule.h"
 #include "train/stable_adamw.h"
 #include "train/text_dataset.h"
@@ -29,18 +29,18 @@ struct TrainConfig {
   TextDatasetOptions data;
   uint64_t seed = 17;
   double mlm_probability = 0.30;
-  int64_t row_tokens = 1024;    // tokens per packed row (one micro-batch)
-  int rows = 4;                 // packed rows per optimizer step after warmup
-  int min_rows = 1;             // batch-size warmup start
+  int64_t row_tokens = 1024;        // tokens per packed row (one micro-batch)
+  int rows = 4;                     // packed rows per optimizer step after warmup
+  int min_rows = 1;                 // batch-size warmup start
   int64_t batch_warmup_tokens = 0;  // 0 = no batch-size warmup
-  StableAdamWConfig optimizer;  // max_lr is set to lr
+  StableAdamWConfig optimizer;      // max_lr is set to lr
   double lr = 8e-4;
-  LrScheduleConfig schedule;    // peak_lr = lr; unit steps or tokens
+  LrScheduleConfig schedule;  // peak_lr = lr; unit steps or tokens
   int64_t max_steps = 100;
   int64_t log_every = 10;
-  int64_t eval_every = 50;      // 0 = never
+  int64_t eval_every = 50;  // 0 = never
   int eval_batches = 4;
-  int64_t checkpoint_every = 0; // 0 = only at the end
+  int64_t checkpoint_every = 0;  // 0 = only at the end
   int threads = 0;
 
   // Parses the JSON training config; relative paths resolve against `base_dir`.
@@ -98,6 +98,7 @@ class Trainer {
   std::optional<GreedyBestFitPacker> packer_;
   std::vector<PackedBatch> eval_batches_;
   TensorTable grads_;
+  MlmWorkspace ws_;  // reused by every micro-batch and evaluation batch
   Rng mask_rng_;
   Rng data_rng_;
   std::vector<uint32_t> order_;  // permutation of train documents for the current epoch

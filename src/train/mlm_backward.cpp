@@ -41,12 +41,20 @@ void LinearBackward(const float* x, int64_t M, int64_t K, const float* W, int64_
                     float alpha = 1.0f) {
   ops::Gemm(true, false, O, K, M, alpha, dy, O, x, K, 1.0f, dW, K);
   if (db != nullptr) {
-    // Each thread owns a column range and sums the rows in order: deterministic.
+    // Column blocks of 256 (one per task), rows summed in order inside each: deterministic, and
+    // the inner loop runs along a row (contiguous, vectorised).
+    constexpr int64_t kBlock = 256;
+    const int64_t nblocks = (O + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (M * O >= (1 << 16))
-    for (int64_t o = 0; o < O; ++o) {
-      float s = 0.0f;
-      for (int64_t r = 0; r < M; ++r) s += dy[r * O + o];
-      db[o] += alpha * s;
+    for (int64_t blk = 0; blk < nblocks; ++blk) {
+      const int64_t o0 = blk * kBlock, o1 = std::min(O, o0 + kBlock);
+      float s[kBlock] = {};
+      for (int64_t r = 0; r < M; ++r) {
+        const float* row = dy + r * O;
+#pragma omp simd
+        for (int64_t o = o0; o < o1; ++o) s[o - o0] += row[o];
+      }
+      for (int64_t o = o0; o < o1; ++o) db[o] += alpha * s[o - o0];
     }
   }
   if (dx != nullptr)

@@ -104,18 +104,6 @@ Status RunHead(const Model& m, const PackedBatch& batch, MlmWorkspace* ws) {
   return Status::Ok();
 }
 
-// Rows whose argmax equals the label (first maximum on ties, as torch.argmax).
-int64_t CountCorrect(const MlmWorkspace& ws, int64_t V) {
-  const int64_t R = static_cast<int64_t>(ws.rows.size());
-  int64_t correct = 0;
-#pragma omp parallel for schedule(static) reduction(+ : correct) if (R * V >= (1 << 16))
-  for (int64_t r = 0; r < R; ++r) {
-    const float* row = ws.logits.data() + r * V;
-    correct += (std::max_element(row, row + V) - row) == ws.labels[static_cast<size_t>(r)];
-  }
-  return correct;
-}
-
 }  // namespace
 
 TensorTable ZeroGradsLike(const TensorTable& params) {
@@ -135,9 +123,8 @@ Result<MlmStepResult> MlmEvaluate(Model& m, const PackedBatch& batch, MlmWorkspa
   r.predicted = static_cast<int64_t>(ws->rows.size());
   if (r.predicted == 0) return r;
   const int64_t V = m.config().vocab_size;
-  r.correct = CountCorrect(*ws, V);
   r.loss = ops::CrossEntropyForwardBackward(ws->logits.data(), V, ws->labels.data(), r.predicted, V,
-                                            nullptr, V);
+                                            nullptr, V, -100, &r.correct);
   return r;
 }
 
@@ -163,11 +150,11 @@ Result<MlmStepResult> MlmForwardBackward(Model& m, const PackedBatch& batch, Ten
   result.predicted = R;
   if (R == 0) return result;  // nothing to predict: zero loss, no gradient
 
-  // Loss, then dlogits (R, V) written over the logits (accuracy is read first). grad_scale (the
+  // Loss, accuracy and dlogits (R, V) written over the logits in one pass. grad_scale (the
   // micro-batch weight) enters as the decoder backward's alpha: everything below is linear in it.
-  result.correct = CountCorrect(*ws, V);
   float* dlogits = ws->logits.data();
-  result.loss = ops::CrossEntropyForwardBackward(dlogits, V, ws->labels.data(), R, V, dlogits, V);
+  result.loss = ops::CrossEntropyForwardBackward(dlogits, V, ws->labels.data(), R, V, dlogits, V,
+                                                 -100, &result.correct);
 
   const float* E = m.param("model.embeddings.tok_embeddings.weight").data();
   float* dE = GradOf(grads, "model.embeddings.tok_embeddings.weight");

@@ -3,6 +3,7 @@
 // ignored rows, large logits, the vocabulary size of ModernBERT, aliasing and thread counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -120,6 +121,53 @@ TEST(CrossEntropyCpu, InPlaceAndThreadCountIndependent) {
   EXPECT_EQ(d1, d2);
   // The loss sums per-thread partials in double: equal to fp32 rounding across thread counts.
   EXPECT_NEAR(l1, l3, 1e-6 * std::fabs(l1));
+}
+
+// Accuracy counted inside the fused op equals a separate first-maximum argmax, ties included,
+// with and without a gradient buffer aliasing the logits.
+TEST(CrossEntropyCpu, CountsCorrectLikeArgmax) {
+  const int64_t rows = 300, V = 97;
+  std::vector<float> logits = RandomFloats(rows * V, 5, -2.0f, 2.0f);
+  std::vector<int32_t> labels(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = logits.data() + r * V;
+    const int64_t top = std::max_element(row, row + V) - row;
+    switch (r % 5) {
+      case 0:
+        labels[r] = static_cast<int32_t>(top);
+        break;  // correct
+      case 1:
+        labels[r] = static_cast<int32_t>((top + 1) % V);
+        break;  // wrong
+      case 2:   // tie, label first: correct
+        labels[r] = static_cast<int32_t>(top / 2);
+        row[top / 2] = row[top];
+        break;
+      case 3:  // tie, an earlier column also holds the maximum: wrong
+        labels[r] = static_cast<int32_t>(top);
+        if (top > 0)
+          row[0] = row[top];
+        else
+          labels[r] = 1, row[1] = row[0];
+        break;
+      default:
+        labels[r] = -100;  // ignored
+    }
+  }
+  int64_t want = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (labels[r] < 0) continue;
+    const float* row = logits.data() + r * V;
+    want += (std::max_element(row, row + V) - row) == labels[r];
+  }
+  EXPECT_EQ(want, 2 * rows / 5);
+  int64_t got = -1;
+  CrossEntropyForwardBackward(logits.data(), V, labels.data(), rows, V, nullptr, 0, -100, &got);
+  EXPECT_EQ(got, want);
+  got = -1;
+  CrossEntropyForwardBackward(logits.data(), V, labels.data(), rows, V, logits.data(), V, -100,
+                              &got);
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace

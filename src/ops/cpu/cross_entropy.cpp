@@ -13,7 +13,7 @@ namespace mbert::ops {
 
 float CrossEntropyForwardBackward(const float* logits, int64_t ldl, const int32_t* labels,
                                   int64_t rows, int64_t V, float* dlogits, int64_t lddl,
-                                  int32_t ignore_index) {
+                                  int32_t ignore_index, int64_t* correct) {
   int64_t count = 0;
   for (int64_t r = 0; r < rows; ++r) {
     if (labels[r] == ignore_index) continue;
@@ -27,6 +27,7 @@ float CrossEntropyForwardBackward(const float* logits, int64_t ldl, const int32_
   const bool parallel = rows * V >= (1 << 16);
   const int nthreads = parallel ? omp_get_max_threads() : 1;
   std::vector<double> partial(static_cast<size_t>(nthreads), 0.0);
+  std::vector<int64_t> hits(static_cast<size_t>(nthreads), 0);
 #pragma omp parallel num_threads(nthreads) if (parallel)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -53,6 +54,13 @@ float CrossEntropyForwardBackward(const float* logits, int64_t ldl, const int32_
       float m = mv[0];
       for (int i = 1; i < fm::kLanes; ++i) m = std::max(m, mv[i]);
       const float target = l[labels[r]];  // read before d (which may alias l) is written
+      if (correct != nullptr && target == m) {
+        // The label is an argmax; it is THE argmax when no earlier column reaches the maximum.
+        const int64_t lab = labels[r];
+        int64_t j = 0;
+        while (j < lab && l[j] != m) ++j;
+        hits[static_cast<size_t>(t)] += j == lab;
+      }
       // Sum of exp(l - m) with one double accumulator per lane (fixed order: deterministic).
       using VecD = double __attribute__((vector_size(8 * fm::kLanes)));
       VecD sum = {};
@@ -82,6 +90,10 @@ float CrossEntropyForwardBackward(const float* logits, int64_t ldl, const int32_
   }
   double total = 0.0;
   for (double p : partial) total += p;
+  if (correct != nullptr) {
+    *correct = 0;
+    for (int64_t h : hits) *correct += h;
+  }
   return count > 0 ? static_cast<float>(total / static_cast<double>(count)) : 0.0f;
 }
 

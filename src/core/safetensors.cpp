@@ -157,6 +157,17 @@ const TensorView* SafetensorsFile::Find(const std::string& name) const {
   return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void SafetensorsFile::Release(const TensorView& v) const {
+  if (mapping_ == nullptr || mapping_->addr == nullptr || v.nbytes == 0) return;
+  const auto base = reinterpret_cast<uintptr_t>(mapping_->addr);
+  const auto begin = reinterpret_cast<uintptr_t>(v.data);
+  if (begin < base || begin + v.nbytes > base + mapping_->size) return;
+  // Only the pages entirely inside the tensor: one it shares with a neighbour stays mapped.
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = (begin + page - 1) / page * page, hi = (begin + v.nbytes) / page * page;
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 Status ConvertToFloat(const TensorView& v, float* out, const std::string& origin) {
   const int64_t n = v.numel();
   switch (v.dtype) {

@@ -34,6 +34,11 @@ class SafetensorsFile {
   static Result<SafetensorsFile> Parse(const uint8_t* bytes, size_t size, const std::string& origin);
 
   const TensorView* Find(const std::string& name) const;
+  // Drops the pages holding `view` (a tensor of this file) from the process's memory once its
+  // data has been copied out, so loading a model never holds the whole mapped file resident next
+  // to the converted tensors. The view stays valid: touching it again re-reads the file. A no-op
+  // for Parse()d buffers, which this file does not own.
+  void Release(const TensorView& view) const;
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return path_; }

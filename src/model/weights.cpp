@@ -102,9 +102,13 @@ std::vector<std::string> CandidateKeys(const std::string& canonical) {
 
 }  // namespace
 
-Result<TensorTable> LoadWeights(const std::string& dir, const ModelConfig& c) {
+namespace {
+
+// Finds each expected parameter of `c` in the checkpoint at `dir` (shape checked) and hands it to
+// `take(spec, view, file)`, which copies it out; its mapped pages are released right after.
+template <typename F>
+Status ForEachExpected(const std::string& dir, const ModelConfig& c, F&& take) {
   MBERT_ASSIGN_OR_RETURN(Checkpoint ck, OpenCheckpoint(dir));
-  TensorTable table;
   for (const ParamSpec& spec : ExpectedParams(c)) {
     const TensorView* view = nullptr;
     const SafetensorsFile* file = nullptr;
@@ -126,10 +130,23 @@ Result<TensorTable> LoadWeights(const std::string& dir, const ModelConfig& c) {
                            ShapeString(view->shape) + ", expected " + ShapeString(spec.shape) +
                            " from config.json");
     }
-    Tensor t(spec.shape);
-    MBERT_RETURN_IF_ERROR(ConvertToFloat(*view, t.data(), file->path()));
-    table.emplace(spec.name, std::move(t));
+    MBERT_RETURN_IF_ERROR(take(spec, *view, *file));
+    file->Release(*view);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TensorTable> LoadWeights(const std::string& dir, const ModelConfig& c) {
+  TensorTable table;
+  MBERT_RETURN_IF_ERROR(ForEachExpected(
+      dir, c, [&](const ParamSpec& spec, const TensorView& view, const SafetensorsFile& file) {
+        Tensor t(spec.shape);
+        MBERT_RETURN_IF_ERROR(ConvertToFloat(view, t.data(), file.path()));
+        table.emplace(spec.name, std::move(t));
+        return Status::Ok();
+      }));
   return table;
 }
 

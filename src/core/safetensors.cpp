@@ -204,6 +204,42 @@ Status ConvertToFloat(const TensorView& v, float* out, const std::string& origin
   }
 }
 
+Status ConvertToBf16(const TensorView& v, uint16_t* out, const std::string& origin) {
+  const int64_t n = v.numel();
+  switch (v.dtype) {
+    case DType::kBF16:
+      std::memcpy(out, v.data, static_cast<size_t>(n) * 2);
+      return Status::Ok();
+    case DType::kF32:
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        float f;
+        std::memcpy(&f, v.data + 4 * i, 4);
+        out[i] = FloatToBf16(f);
+      }
+      return Status::Ok();
+    case DType::kF16:
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, v.data + 2 * i, 2);
+        out[i] = FloatToBf16(F16ToFloat(h));
+      }
+      return Status::Ok();
+    case DType::kF64:
+      for (int64_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, v.data + 8 * i, 8);
+        out[i] = FloatToBf16(static_cast<float>(d));
+      }
+      return Status::Ok();
+    default:
+      return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
+                           std::string(DTypeName(v.dtype)) +
+                           "; expected a floating type (F32, BF16, F16, F64)");
+  }
+}
+
 Result<std::vector<int32_t>> ReadInt32(const TensorView& v, const std::string& origin) {
   std::vector<int32_t> out(static_cast<size_t>(v.numel()));
   if (v.dtype == DType::kI32) {

@@ -54,6 +54,10 @@ class SafetensorsFile {
 
 // Converts a floating tensor (F32/F16/BF16/F64) to fp32 into `out` (numel floats).
 Status ConvertToFloat(const TensorView& view, float* out, const std::string& origin);
+// Converts a floating tensor to bf16 into `out` (numel values), rounding to nearest even: BF16 is
+// copied exactly, F32 rounded once, F16 and F64 go through fp32 first (exact for F16, whose values
+// all fit fp32; F64 may round twice).
+Status ConvertToBf16(const TensorView& view, uint16_t* out, const std::string& origin);
 // Reads an integer tensor (I32/I64) into int32 values; errors on values outside int32.
 Result<std::vector<int32_t>> ReadInt32(const TensorView& view, const std::string& origin);
 

@@ -66,6 +66,50 @@ class Tensor {
   std::unique_ptr<float, Free> data_;
 };
 
+// Bf16Tensor: an owning, 64-byte aligned, row-major buffer of bf16 values (their raw 16 bits),
+// with a PyTorch-order shape. Storage only, for inference weights loaded in bf16: compute expands
+// them to fp32 (exact: a bf16 is the top half of an fp32).
+class Bf16Tensor {
+ public:
+  Bf16Tensor() = default;
+  // Zero-initialised.
+  explicit Bf16Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
+    int64_t n = 1;
+    for (int64_t d : shape_) {
+      MBERT_CHECK(d >= 0, "negative dimension ", d);
+      n *= d;
+    }
+    numel_ = n;
+    const size_t bytes = ((static_cast<size_t>(n) * sizeof(uint16_t) + 63) / 64) * 64;
+    data_.reset(static_cast<uint16_t*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+    MBERT_CHECK(data_ != nullptr, "out of memory allocating ", bytes, " bytes");
+    std::memset(data_.get(), 0, bytes);
+  }
+
+  Bf16Tensor(Bf16Tensor&&) noexcept = default;
+  Bf16Tensor& operator=(Bf16Tensor&&) noexcept = default;
+  Bf16Tensor(const Bf16Tensor&) = delete;
+  Bf16Tensor& operator=(const Bf16Tensor&) = delete;
+
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t dim(int i) const {
+    MBERT_CHECK(i >= 0 && i < ndim(), "dim ", i, " of a ", ndim(), "-d tensor");
+    return shape_[i];
+  }
+  int64_t numel() const { return numel_; }
+  uint16_t* data() { return data_.get(); }
+  const uint16_t* data() const { return data_.get(); }
+
+ private:
+  struct Free {
+    void operator()(uint16_t* p) const { std::free(p); }
+  };
+  std::vector<int64_t> shape_;
+  int64_t numel_ = 0;
+  std::unique_ptr<uint16_t, Free> data_;
+};
+
 // Shape as text, e.g. "[2304, 768]", for error messages.
 inline std::string ShapeString(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -75,5 +119,7 @@ inline std::string ShapeString(const std::vector<int64_t>& shape) {
 
 // HF-named tensors, ordered by name (deterministic iteration for save and optimizer state).
 using TensorTable = std::map<std::string, Tensor>;
+// The bf16 weights of a model loaded in bf16 (same names as in TensorTable).
+using Bf16Table = std::map<std::string, Bf16Tensor>;
 
 }  // namespace mbert

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/dtype.h"
 #include "core/file_io.h"
 #include "model/weights.h"
 #include "ops/cpu/attention.h"
@@ -22,6 +23,13 @@ float* Grow(V& v, size_t n) {
   return v.data();
 }
 
+constexpr const char* kTokEmbeddings = "model.embeddings.tok_embeddings.weight";
+
+// "<prefix>weight" -> "<prefix>bias".
+std::string BiasName(const std::string& weight) {
+  return weight.substr(0, weight.size() - std::string("weight").size()) + "bias";
+}
+
 const float* OptionalBias(const TensorTable& p, const std::string& name) {
   auto it = p.find(name);
   return it == p.end() ? nullptr : it->second.data();
@@ -29,25 +37,61 @@ const float* OptionalBias(const TensorTable& p, const std::string& name) {
 
 }  // namespace
 
-Result<Model> Model::Load(const std::string& dir) {
-  MBERT_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
-  MBERT_ASSIGN_OR_RETURN(TensorTable params, LoadWeights(dir, config));
-  return FromParams(std::move(config), std::move(params));
+Result<WeightDtype> ParseWeightDtype(const std::string& s) {
+  if (s == "f32") return WeightDtype::kF32;
+  if (s == "bf16") return WeightDtype::kBF16;
+  return Status::Error("unknown weight dtype '" + s + "' (expected f32 or bf16)");
 }
 
-Result<Model> Model::FromParams(ModelConfig config, TensorTable params) {
+const char* WeightDtypeName(WeightDtype d) { return d == WeightDtype::kBF16 ? "bf16" : "f32"; }
+
+Result<Model> Model::Load(const std::string& dir, const LoadOptions& opts) {
+  MBERT_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
+  if (opts.dtype == WeightDtype::kF32) {
+    MBERT_ASSIGN_OR_RETURN(TensorTable params, LoadWeights(dir, config));
+    return FromTables(std::move(config), std::move(params), {}, opts.dtype);
+  }
+  TensorTable params;
+  Bf16Table bf16;
+  MBERT_RETURN_IF_ERROR(LoadWeightsBf16(dir, config, &params, &bf16));
+  return FromTables(std::move(config), std::move(params), std::move(bf16), opts.dtype);
+}
+
+Result<Model> Model::FromParams(ModelConfig config, TensorTable params, const LoadOptions& opts) {
+  Bf16Table bf16;
+  if (opts.dtype == WeightDtype::kBF16) {
+    for (auto it = params.begin(); it != params.end();) {
+      const Tensor& t = it->second;
+      if (t.ndim() != 2) {
+        ++it;
+        continue;
+      }
+      Bf16Tensor b(t.shape());
+      for (int64_t i = 0; i < t.numel(); ++i) b.data()[i] = FloatToBf16(t.data()[i]);
+      bf16.emplace(it->first, std::move(b));
+      it = params.erase(it);  // frees the fp32 copy before the next tensor is converted
+    }
+  }
+  return FromTables(std::move(config), std::move(params), std::move(bf16), opts.dtype);
+}
+
+Result<Model> Model::FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
+                                WeightDtype dtype) {
   for (const ParamSpec& spec : ExpectedParams(config)) {
-    auto it = params.find(spec.name);
-    if (it == params.end()) return Status::Error("missing parameter " + spec.name);
-    if (it->second.shape() != spec.shape)
-      return Status::Error("parameter " + spec.name + " has shape " +
-                           ShapeString(it->second.shape()) + ", expected " +
-                           ShapeString(spec.shape));
+    const std::vector<int64_t>* shape = nullptr;
+    if (auto it = params.find(spec.name); it != params.end()) shape = &it->second.shape();
+    if (auto it = bf16.find(spec.name); it != bf16.end()) shape = &it->second.shape();
+    if (shape == nullptr) return Status::Error("missing parameter " + spec.name);
+    if (*shape != spec.shape)
+      return Status::Error("parameter " + spec.name + " has shape " + ShapeString(*shape) +
+                           ", expected " + ShapeString(spec.shape));
   }
   Model m;
   m.config_ = std::move(config);
   m.plan_ = BuildLayerPlan(m.config_);
+  m.dtype_ = dtype;
   m.params_ = std::move(params);
+  m.bf16_params_ = std::move(bf16);
   m.rope_global_ =
       std::make_unique<ops::RopeTable>(m.config_.global_rope_theta, m.config_.head_dim, 512);
   m.rope_local_ =
@@ -58,14 +102,24 @@ Result<Model> Model::FromParams(ModelConfig config, TensorTable params) {
 
 const Tensor& Model::param(const std::string& name) const {
   auto it = params_.find(name);
-  MBERT_CHECK(it != params_.end(), "no parameter ", name);
+  MBERT_CHECK(it != params_.end(), "no fp32 parameter ", name,
+              bf16_params_.count(name) ? " (this model keeps it in bf16)" : "");
   return it->second;
 }
 
 int64_t Model::num_parameters() const {
   int64_t n = 0;
   for (const auto& [name, t] : params_) n += t.numel();
+  for (const auto& [name, t] : bf16_params_) n += t.numel();
   return n;
+}
+
+int64_t Model::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [name, t] : params_) bytes += t.numel() * 4;
+  for (const auto& [name, t] : bf16_params_) bytes += t.numel() * 2;
+  for (const auto& [name, lin] : linears_) bytes += lin->owned_bytes();
+  return bytes;
 }
 
 const ops::Linear& Model::linear(const std::string& weight_name) const {
@@ -76,18 +130,10 @@ const ops::Linear& Model::linear(const std::string& weight_name) const {
 
 void Model::BuildKernels() {
   linears_.clear();
-  for (const auto& [name, t] : params_) {
-    if (t.ndim() != 2 || name == "model.embeddings.tok_embeddings.weight") continue;
-    const std::string bias = name.substr(0, name.size() - std::string("weight").size()) + "bias";
-    linears_[name] =
-        std::make_unique<ops::Linear>(t.data(), t.dim(0), t.dim(1), OptionalBias(params_, bias));
+  for (const ParamSpec& spec : ExpectedParams(config_)) {
+    if (spec.shape.size() == 2 && spec.name != kTokEmbeddings) AddLinear(spec.name);
   }
-  if (config_.architecture == Architecture::kMaskedLM && config_.tie_word_embeddings) {
-    // Tied decoder: logits = head(h) · Eᵀ + b, E the token embedding (V, C).
-    const Tensor& e = param("model.embeddings.tok_embeddings.weight");
-    linears_["decoder.weight"] = std::make_unique<ops::Linear>(
-        e.data(), e.dim(0), e.dim(1), OptionalBias(params_, "decoder.bias"));
-  }
+  if (TiedDecoder()) AddLinear("decoder.weight");
   layer_kernels_.clear();
   for (size_t i = 0; i < plan_.size(); ++i) {
     const std::string pre = "model.layers." + std::to_string(i) + ".";
@@ -99,15 +145,38 @@ void Model::BuildKernels() {
   }
 }
 
+bool Model::TiedDecoder() const {
+  return config_.architecture == Architecture::kMaskedLM && config_.tie_word_embeddings;
+}
+
+std::string Model::GemmWeightName(const std::string& gemm) const {
+  // Tied decoder: logits = head(h) · Eᵀ + b, E the token embedding (V, C).
+  return gemm == "decoder.weight" && TiedDecoder() ? kTokEmbeddings : gemm;
+}
+
+void Model::AddLinear(const std::string& gemm) {
+  const std::string weight = GemmWeightName(gemm);
+  const float* bias = OptionalBias(params_, BiasName(gemm));
+  if (auto it = bf16_params_.find(weight); it != bf16_params_.end()) {
+    const Bf16Tensor& w = it->second;
+    linears_[gemm] =
+        std::make_unique<ops::Linear>(ops::Linear::BorrowBf16(w.data(), w.dim(0), w.dim(1), bias));
+    return;
+  }
+  const Tensor& w = param(weight);
+  linears_[gemm] =
+      std::make_unique<ops::Linear>(ops::Linear::Borrow(w.data(), w.dim(0), w.dim(1), bias));
+}
+
 void Model::RefreshWeights() {
+  MBERT_CHECK(dtype_ == WeightDtype::kF32,
+              "RefreshWeights on a bf16 model: bf16 weights are for inference only; load the "
+              "model in f32 to train it");
   // Re-pack in place (same tensors, same shapes): keeps each GEMM's primitive cache, unlike
-  // rebuilding the kernels, which an optimizer step would otherwise pay every step.
+  // rebuilding the kernels, which an optimizer step would otherwise pay every step. Borrowed
+  // weights already hold the new values; this only re-points them at the tensors.
   for (auto& [name, lin] : linears_) {
-    const Tensor& w = name == "decoder.weight" && config_.tie_word_embeddings
-                          ? param("model.embeddings.tok_embeddings.weight")
-                          : param(name);
-    const std::string bias = name.substr(0, name.size() - std::string("weight").size()) + "bias";
-    lin->Repack(w.data(), OptionalBias(params_, bias));
+    lin->Repack(param(GemmWeightName(name)).data(), OptionalBias(params_, BiasName(name)));
   }
 }
 
@@ -163,6 +232,8 @@ Status Model::Validate(const PackedBatch& b) const {
 Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
                       ForwardActivations* acts, const TapFn& tap) {
   MBERT_RETURN_IF_ERROR(Validate(batch));
+  if (acts != nullptr && dtype_ == WeightDtype::kBF16)
+    return Status::Error("a bf16 model is inference-only: load it in f32 to train");
   const ModelConfig& c = config_;
   const int64_t N = batch.num_tokens();
   const int64_t C = c.hidden_size, I = c.intermediate_size;
@@ -191,8 +262,12 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   const auto t_embed = std::chrono::steady_clock::now();
 
   // Embeddings: h0 = LayerNorm(E[ids]) (no positions, no token types; dropout 0 at inference).
-  ops::EmbeddingForward(param("model.embeddings.tok_embeddings.weight").data(), C,
-                        batch.input_ids.data(), N, tmp);
+  if (dtype_ == WeightDtype::kBF16) {
+    ops::EmbeddingForwardBf16(bf16_params_.at(kTokEmbeddings).data(), C, batch.input_ids.data(), N,
+                              tmp);
+  } else {
+    ops::EmbeddingForward(param(kTokEmbeddings).data(), C, batch.input_ids.data(), N, tmp);
+  }
   if (acts != nullptr) {
     acts->emb.assign(tmp, tmp + NC);
     acts->mean_emb.resize(static_cast<size_t>(N));

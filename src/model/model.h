@@ -1,6 +1,12 @@
-// Model: a loaded ModernBERT (config, layer plan, HF-named weights, pre-packed GEMMs) and its
+// Model: a loaded ModernBERT (config, layer plan, HF-named weights, their GEMMs) and its
 // packed-batch forward. One forward serves inference and training (training asks it to keep
 // activations). Not thread-safe: one Model (or one Workspace) per concurrent caller.
+//
+// Weights are held once: the GEMMs borrow the Model's own (out, in) tensors wherever oneDNN's
+// matmul wants a plain weight layout (its jit GEMM, on AVX2 CPUs), and copy them only into the
+// blocked layouts it prefers elsewhere (brgemm, on AVX-512 CPUs). Loaded with WeightDtype::kBF16 (inference only), every
+// GEMM weight and the token embedding table are kept in bf16 instead (half the bytes) and
+// expanded to fp32 block by block as they are used; compute stays fp32.
 #pragma once
 
 #include <functional>
@@ -54,29 +60,55 @@ struct OpProfile {
   int64_t tokens = 0;
 };
 
+// Storage type of the large weights (every 2-D parameter: GEMM weights and the token embedding).
+enum class WeightDtype { kF32, kBF16 };
+// "f32" or "bf16" (the CLI's --dtype values).
+Result<WeightDtype> ParseWeightDtype(const std::string& s);
+const char* WeightDtypeName(WeightDtype d);
+
+struct LoadOptions {
+  // kBF16: the 2-D parameters are rounded to bf16 (nearest even; exact for a BF16 checkpoint) and
+  // their fp32 copies never kept; norms and biases stay fp32. Inference only.
+  WeightDtype dtype = WeightDtype::kF32;
+};
+
 class Model {
  public:
-  // Reads DIR/config.json and the safetensors weights (see weights.h).
-  static Result<Model> Load(const std::string& dir);
-  // A model from a config and an existing table (e.g. freshly initialised for training).
-  static Result<Model> FromParams(ModelConfig config, TensorTable params);
+  // Reads DIR/config.json and the safetensors weights (see weights.h). In bf16 the 2-D
+  // parameters go from the checkpoint straight to bf16, never through an fp32 table.
+  static Result<Model> Load(const std::string& dir, const LoadOptions& opts = {});
+  // A model from a config and an existing fp32 table (e.g. freshly initialised for training). In
+  // bf16 the 2-D parameters are converted and dropped from the table.
+  static Result<Model> FromParams(ModelConfig config, TensorTable params,
+                                  const LoadOptions& opts = {});
 
   const ModelConfig& config() const { return config_; }
   const std::vector<LayerSpec>& plan() const { return plan_; }
+  WeightDtype weight_dtype() const { return dtype_; }
+  // The fp32 parameters: all of them for an fp32 model; for a bf16 model only those kept in fp32
+  // (norms and biases), the rest being in bf16_params(). The GEMMs of an fp32 model may read these
+  // tensors in place: change values in place (then call RefreshWeights), never the map's tensors.
   const TensorTable& params() const { return params_; }
   TensorTable& mutable_params() { return params_; }
   const Tensor& param(const std::string& name) const;
+  // The parameters kept in bf16 (empty for an fp32 model).
+  const Bf16Table& bf16_params() const { return bf16_params_; }
+  // Every parameter, whatever its storage.
   int64_t num_parameters() const;
+  // Bytes of weights the model holds: its fp32 and bf16 tensors plus any copies its GEMMs own
+  // (none on AVX2 CPUs). About 4 * num_parameters() in fp32, 2 * num_parameters() in bf16.
+  int64_t weight_bytes() const;
 
   // Checks ids in range and cu_seqlens/positions consistency; returns a clear error otherwise.
   Status Validate(const PackedBatch& batch) const;
 
   // Final hidden states (N, C) after final_norm into `hidden` (resized). `acts` non-null keeps
-  // what backward needs. `tap` may be empty.
+  // what backward needs (an error for a bf16 model). `tap` may be empty.
   Status Forward(const PackedBatch& batch, std::vector<float>* hidden,
                  ForwardActivations* acts = nullptr, const TapFn& tap = nullptr);
 
-  // Re-packs the GEMM weights after params() changed (e.g. an optimizer step).
+  // Re-packs the GEMM weights after params() changed (e.g. an optimizer step). Not for a bf16
+  // model (a checked error: bf16 models are inference-only).
   void RefreshWeights();
 
   const ops::Linear& linear(const std::string& weight_name) const;
@@ -87,10 +119,20 @@ class Model {
  private:
   Model() = default;
   void BuildKernels();
+  bool TiedDecoder() const;
+  // The tensor a GEMM multiplies by: its own weight, or the token embedding for a tied decoder.
+  std::string GemmWeightName(const std::string& gemm) const;
+  // A Linear for the GEMM named `gemm`, borrowing its weight (fp32 or bf16) and fp32 bias.
+  void AddLinear(const std::string& gemm);
+
+  static Result<Model> FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
+                                  WeightDtype dtype);
 
   ModelConfig config_;
   std::vector<LayerSpec> plan_;
+  WeightDtype dtype_ = WeightDtype::kF32;
   TensorTable params_;
+  Bf16Table bf16_params_;
   std::map<std::string, std::unique_ptr<ops::Linear>> linears_;
   std::unique_ptr<ops::RopeTable> rope_global_, rope_local_;
   // Per-layer kernel and weight pointers resolved once, so the forward does no name lookups.

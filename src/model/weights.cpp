@@ -150,6 +150,23 @@ Result<TensorTable> LoadWeights(const std::string& dir, const ModelConfig& c) {
   return table;
 }
 
+Status LoadWeightsBf16(const std::string& dir, const ModelConfig& c, TensorTable* f32,
+                       Bf16Table* bf16) {
+  return ForEachExpected(
+      dir, c, [&](const ParamSpec& spec, const TensorView& view, const SafetensorsFile& file) {
+        if (spec.shape.size() == 2) {
+          Bf16Tensor t(spec.shape);
+          MBERT_RETURN_IF_ERROR(ConvertToBf16(view, t.data(), file.path()));
+          bf16->emplace(spec.name, std::move(t));
+        } else {
+          Tensor t(spec.shape);
+          MBERT_RETURN_IF_ERROR(ConvertToFloat(view, t.data(), file.path()));
+          f32->emplace(spec.name, std::move(t));
+        }
+        return Status::Ok();
+      });
+}
+
 Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params) {
   std::vector<TensorToWrite> out;
   std::vector<std::string> names;

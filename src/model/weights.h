@@ -27,6 +27,12 @@ std::vector<ParamSpec> ExpectedParams(const ModelConfig& c);
 // expected vs found shapes.
 Result<TensorTable> LoadWeights(const std::string& dir, const ModelConfig& c);
 
+// Loads like LoadWeights, but every 2-D parameter (the GEMM weights and the token embedding) goes
+// into `bf16`, converted straight from the checkpoint (rounded to nearest even; copied when it is
+// BF16), and only the others (norms, biases) into `f32`.
+Status LoadWeightsBf16(const std::string& dir, const ModelConfig& c, TensorTable* f32,
+                       Bf16Table* bf16);
+
 // Saves `params` as `dir/model.safetensors` (atomic) with HF key names for c.architecture
 // (ModernBertModel checkpoints drop the `model.` prefix, as transformers does).
 Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params);

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 #include "elem_test_util.h"
@@ -124,6 +126,80 @@ TEST(LinearTest, ManyBatchSizesAndRepack) {
           ASSERT_NEAR(y[i * N + j], s, Bound(K, m)) << "round " << round << " M=" << M;
         }
       }
+    }
+  }
+}
+
+// Borrow computes what the copying Linear computes, on the caller's buffers: in-place updates
+// are seen at once (where borrowed), and Repack points it at new buffers.
+TEST(LinearTest, BorrowMatchesCopy) {
+  const int64_t K = 96, N = 70;
+  std::vector<float> W = RandomFloats(N * K, 41), b = RandomFloats(N, 42);
+  Linear borrowed = Linear::Borrow(W.data(), N, K, b.data());
+  std::printf("[measured] Borrow (%ld, %ld): %s, owns %ld bytes\n", long(N), long(K),
+              borrowed.borrowed() ? "borrowed" : "copied (blocked layout)",
+              long(borrowed.owned_bytes()));
+  EXPECT_EQ(borrowed.owned_bytes() == 0, borrowed.borrowed());
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) {  // an optimizer step: values change in place, then Repack
+      for (float& w : W) w *= -0.5f;
+      for (float& v : b) v += 1.0f;
+      borrowed.Repack(W.data(), b.data());
+    }
+    std::vector<float> W2 = RandomFloats(N * K, 43), b2 = RandomFloats(N, 44);
+    if (round == 2) borrowed.Repack(W2.data(), b2.data());  // new buffers
+    const Linear copy(round == 2 ? W2.data() : W.data(), N, K, round == 2 ? b2.data() : b.data());
+    for (int64_t M : {1, 7, 300}) {
+      const std::vector<float> x = RandomFloats(M * K, 45 + M);
+      std::vector<float> y1(M * N), y2(M * N);
+      copy.Forward(x.data(), M, y1.data());
+      borrowed.Forward(x.data(), M, y2.data());
+      for (int64_t i = 0; i < M * N; ++i)
+        ASSERT_NEAR(y1[i], y2[i], 1e-5f * (1 + std::fabs(y1[i]))) << "round " << round;
+    }
+  }
+}
+
+// bf16 weights: each Forward expands W block by block (the (1100, 300) case takes two blocks
+// below M = 512, one from there on)
+// and must equal a borrowing Linear on the expanded fp32 W bit for bit (both multiply on the
+// (out, in) layout), with bias, output stride and accumulation. Where Borrow copies into a
+// blocked layout (AVX-512) the kernels differ, and so may the rounding. Layouts matter even on
+// AVX2: at M = 1 oneDNN's gemv on Wᵀ (the copying Linear's layout) sums in another order.
+TEST(LinearTest, Bf16MatchesFp32OnExpandedWeights) {
+  for (const auto& [N, K] : {std::pair<int64_t, int64_t>{1100, 300}, {40, 48}}) {
+    const std::vector<float> Wf = RandomFloats(N * K, 51);
+    std::vector<uint16_t> W16(N * K);
+    std::vector<float> W(N * K);
+    for (int64_t i = 0; i < N * K; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &Wf[i], 4);
+      W16[i] = static_cast<uint16_t>(bits >> 16);  // truncation: any bf16 pattern will do
+      bits = static_cast<uint32_t>(W16[i]) << 16;
+      std::memcpy(&W[i], &bits, 4);
+    }
+    const std::vector<float> b = RandomFloats(N, 52);
+    const Linear bf16 = Linear::BorrowBf16(W16.data(), N, K, b.data());
+    const Linear fp32 = Linear::Borrow(W.data(), N, K, b.data());
+    EXPECT_TRUE(bf16.bf16());
+    EXPECT_EQ(bf16.owned_bytes(), 0);
+    for (int threads : {1, 2}) {
+      test_util::WithThreads(threads, [&] {
+        for (int64_t M : {1, 33, 129, 600}) {
+          const std::vector<float> x = RandomFloats(M * K, 53 + M);
+          const int64_t ldy = N + 5;
+          std::vector<float> y1 = RandomFloats(M * ldy, 54), y2 = y1;
+          fp32.Forward(x.data(), M, y1.data(), ldy, /*accumulate=*/M == 33);
+          bf16.Forward(x.data(), M, y2.data(), ldy, /*accumulate=*/M == 33);
+          if (fp32.borrowed()) {
+            ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)))
+                << "N=" << N << " M=" << M << " threads=" << threads;
+          } else {
+            for (size_t i = 0; i < y1.size(); ++i)
+              ASSERT_NEAR(y1[i], y2[i], 1e-4f * (1 + std::fabs(y1[i]))) << "M=" << M;
+          }
+        }
+      });
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "ops/cpu/bf16.h"
 
 namespace mbert::ops {
 
@@ -13,6 +14,15 @@ void EmbeddingForward(const float* table, int64_t C, const int32_t* ids, int64_t
     MBERT_CHECK(ids[n] >= 0, "negative token id ", ids[n], " at ", n);
     std::memcpy(out + n * C, table + static_cast<int64_t>(ids[n]) * C,
                 static_cast<size_t>(C) * sizeof(float));
+  }
+}
+
+void EmbeddingForwardBf16(const uint16_t* table, int64_t C, const int32_t* ids, int64_t N,
+                          float* out) {
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n) {
+    MBERT_CHECK(ids[n] >= 0, "negative token id ", ids[n], " at ", n);
+    Bf16ToFloat(table + static_cast<int64_t>(ids[n]) * C, C, out + n * C);
   }
 }
 

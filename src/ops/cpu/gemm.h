@@ -10,14 +10,29 @@
 
 namespace mbert::ops {
 
-// y (M, out) [+]= x (M, in) · Wᵀ (+ bias), W (out, in) row-major as in HF checkpoints. The weights
-// are copied ONCE at construction into the layout oneDNN's matmul prefers for them (a blocked
-// format on CPUs with brgemm kernels; the plain transposed layout on AVX2 CPUs where oneDNN 2.6
-// uses its jit GEMM), so the caller's weight buffer may change or go away afterwards.
+// y (M, out) [+]= x (M, in) · Wᵀ (+ bias), W (out, in) row-major as in HF checkpoints. Three ways
+// to hold W:
+//  - copy (the constructor): W is copied ONCE into the layout oneDNN's matmul prefers for it (a
+//    blocked format on CPUs with brgemm kernels; on AVX2 CPUs, where oneDNN 2.6 uses its jit
+//    GEMM, plain row-major Wᵀ (in, out)), so the caller's buffers may change or go away afterwards.
+//  - Borrow: when the preferred layout is a plain (unblocked) one, the GEMM kernel runs as well on
+//    W's own (out, in) layout, so W and the bias are used in place (no copy; borrowed() is true);
+//    for a blocked preference they are copied as above. Either way the caller keeps both alive
+//    and at the same address until the next Repack or the Linear's destruction; in-place updates
+//    of a borrowed W are seen by the next Forward, and Repack must still follow them (it re-copies
+//    a copied W).
+//  - BorrowBf16: W in bf16 (out, in), borrowed, with an fp32 bias (borrowed too). Each Forward
+//    expands W to fp32 in blocks of rows into a per-thread scratch and runs the matmul on the
+//    plain layout block by block: compute is fp32, bitwise the same as a borrowing Linear's on
+//    fp32 weights that hold the bf16 values (same layout, same kernel). Inference only: no Repack.
 // Forward may be called concurrently from several threads.
 class Linear {
  public:
   Linear(const float* weight, int64_t out_features, int64_t in_features, const float* bias);
+  static Linear Borrow(const float* weight, int64_t out_features, int64_t in_features,
+                       const float* bias);
+  static Linear BorrowBf16(const uint16_t* weight, int64_t out_features, int64_t in_features,
+                           const float* bias);
   ~Linear();
   Linear(Linear&&) noexcept;
   Linear& operator=(Linear&&) noexcept;
@@ -28,18 +43,26 @@ class Linear {
   // (the bias, if any, is added too).
   void Forward(const float* x, int64_t M, float* y, int64_t ldy = -1,
                bool accumulate = false) const;
-  // Re-pack after the weights changed (training step); same shapes, bias present iff it was.
+  // After the weights changed (training step): re-copies a copied W and bias, or points a
+  // borrowed Linear at `weight` and `bias` (which may be the buffers it already borrows). Same
+  // shapes, bias present iff it was; not for bf16 weights.
   void Repack(const float* weight, const float* bias);
 
   int64_t out_features() const;
   int64_t in_features() const;
   bool has_bias() const;
+  // True when Forward reads the caller's buffers (Borrow on the plain layout, BorrowBf16).
+  bool borrowed() const;
+  bool bf16() const;
+  // Bytes of weight and bias copies this Linear owns (0 when borrowed), for memory accounting.
+  int64_t owned_bytes() const;
   // oneDNN's implementation name for a given M (e.g. "gemm:jit", "brg:avx512_core"), for
   // benchmarks and diagnostics.
   std::string ImplName(int64_t M) const;
 
  private:
   struct Impl;
+  explicit Linear(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

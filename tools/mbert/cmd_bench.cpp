@@ -44,6 +44,7 @@ struct Options {
   int64_t batch_tokens = 16384;
   double scale = 1.0;  // multiplies the number of sequences per workload
   bool profile = false;
+  std::string dtype = "f32";  // weight storage of the benchmarked model (DIR/model stays fp32)
 };
 
 struct Workload {
@@ -84,9 +85,14 @@ json ShapeConfig(const std::string& shape) {
   return j;
 }
 
-Result<Model> LoadOrCreateModel(const Options& o) {
+// DIR/model is always written in fp32, so peers load the same weights whatever --dtype is;
+// `created` tells whether this run made it (its fp32 table then counts in the peak RSS).
+Result<Model> LoadOrCreateModel(const Options& o, bool* created) {
   const std::string dir = o.out + "/model";
-  if (FileExists(dir + "/config.json")) return Model::Load(dir);
+  LoadOptions lo;
+  MBERT_ASSIGN_OR_RETURN(lo.dtype, ParseWeightDtype(o.dtype));
+  *created = !FileExists(dir + "/config.json");
+  if (!*created) return Model::Load(dir, lo);
   MBERT_ASSIGN_OR_RETURN(ModelConfig c, ModelConfig::FromJson(ShapeConfig(o.shape), o.shape));
   TensorTable params;
   for (const ParamSpec& p : ExpectedParams(c)) params.emplace(p.name, Tensor(p.shape));
@@ -95,7 +101,7 @@ Result<Model> LoadOrCreateModel(const Options& o) {
   json cj = c.ToJson();
   cj["torch_dtype"] = "float32";
   MBERT_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.json", cj.dump(2)));
-  return Model::FromParams(c, std::move(params));
+  return Model::FromParams(c, std::move(params), lo);
 }
 
 // Lengths per reference §6.2 (normal, clipped), ids uniform in [100, 16000) as the paper's
@@ -176,18 +182,23 @@ Status WriteIds(const std::string& path, const std::vector<std::vector<int32_t>>
 int Run(const Options& o) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
-  auto model = LoadOrCreateModel(o);
+  bool created = false;
+  auto model = LoadOrCreateModel(o, &created);
   if (!model.ok()) return ReportError(model.status());
   Model& m = model.value();
   const ModelConfig& c = m.config();
   const int threads = omp_get_max_threads();
-  const double weights_mb = static_cast<double>(m.num_parameters()) * 4 / (1 << 20);
-  std::printf("mbert bench: %s shape (%lld parameters, %.0f MB fp32), %d threads, %s\n",
-              o.shape.c_str(), static_cast<long long>(m.num_parameters()), weights_mb, threads,
-              MachineName().c_str());
-  json report = {{"commit", MBERT_GIT_COMMIT}, {"machine", MachineName()}, {"threads", threads},
-                 {"shape", o.shape}, {"parameters", m.num_parameters()},
-                 {"weights_mb", weights_mb}};
+  const char* dtype = WeightDtypeName(m.weight_dtype());
+  const double weights_mb = static_cast<double>(m.weight_bytes()) / (1 << 20);
+  std::printf("mbert bench: %s shape (%lld parameters, %.0f MB of %s weights), %d threads, %s\n",
+              o.shape.c_str(), static_cast<long long>(m.num_parameters()), weights_mb, dtype,
+              threads, MachineName().c_str());
+  if (created && m.weight_dtype() != WeightDtype::kF32)
+    std::printf("note: this run created the fp32 model first; its peak RSS includes that\n");
+  json report = {
+      {"commit", MBERT_GIT_COMMIT}, {"machine", MachineName()}, {"threads", threads},
+      {"shape", o.shape},           {"dtype", dtype},           {"parameters", m.num_parameters()},
+      {"weights_mb", weights_mb},   {"model_created", created}};
   std::printf("%-11s %6s %7s %10s %11s %9s %10s %9s\n", "workload", "seqs", "tokens", "median s",
               "tokens/s", "GFLOP/s", "%GEMMpeak", "peakRSS");
   for (const std::string& name : o.workloads) {
@@ -281,6 +292,10 @@ Subcommand AddBenchCommand(CLI::App& root) {
   app->add_option("--scale", o->scale, "multiply the number of sequences per workload")
       ->check(CLI::PositiveNumber);
   app->add_flag("--profile", o->profile, "time every op kind and print the breakdown");
+  app->add_option("--dtype", o->dtype,
+                  "weight storage: f32, or bf16 (GEMM weights and embeddings in bf16, fp32 "
+                  "compute); DIR/model is written in fp32 either way")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   return {app, [o] { return Run(*o); }};
 }
 

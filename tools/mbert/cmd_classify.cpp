@@ -12,7 +12,7 @@ namespace mbert::cli {
 namespace {
 
 int Run(const ModelOptions& o) {
-  auto cm = LoadCliModel(o.model_dir);
+  auto cm = LoadCliModel(o);
   if (!cm.ok()) return ReportError(cm.status());
   Model& model = *cm->model;
   const ModelConfig& c = model.config();

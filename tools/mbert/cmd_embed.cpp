@@ -19,7 +19,7 @@ struct Options {
 };
 
 int Run(const Options& o) {
-  auto cm = LoadCliModel(o.model.model_dir);
+  auto cm = LoadCliModel(o.model);
   if (!cm.ok()) return ReportError(cm.status());
   Model& model = *cm->model;
   auto emb = SentenceEmbedder::Load(o.model.model_dir, model.config());

@@ -17,6 +17,10 @@ void AddModelOptions(CLI::App* app, ModelOptions* o) {
   app->add_option("--batch-tokens", o->batch_tokens, "tokens per packed forward pass")
       ->check(CLI::PositiveNumber);
   app->add_option("texts", o->texts, "texts to process (instead of --input)");
+  app->add_option("--dtype", o->dtype,
+                  "weight storage: f32, or bf16 (GEMM weights and embeddings rounded to bf16: "
+                  "half the memory, fp32 compute)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
 }
 
 int ReportError(const Status& st) {
@@ -24,9 +28,12 @@ int ReportError(const Status& st) {
   return 1;
 }
 
-Result<CliModel> LoadCliModel(const std::string& dir) {
+Result<CliModel> LoadCliModel(const ModelOptions& o) {
+  const std::string& dir = o.model_dir;
   CliModel m;
-  MBERT_ASSIGN_OR_RETURN(Model model, Model::Load(dir));
+  LoadOptions opts;
+  MBERT_ASSIGN_OR_RETURN(opts.dtype, ParseWeightDtype(o.dtype));
+  MBERT_ASSIGN_OR_RETURN(Model model, Model::Load(dir, opts));
   m.model = std::make_unique<Model>(std::move(model));
   if (FileExists(dir + "/tokenizer.json")) {
     MBERT_ASSIGN_OR_RETURN(Tokenizer t, Tokenizer::FromModelDir(dir));

@@ -22,6 +22,7 @@ struct ModelOptions {
   int64_t max_length = 0;        // 0: the model's max_position_embeddings
   int64_t batch_tokens = 16384;  // tokens per packed forward
   std::vector<std::string> texts;  // positional texts instead of --input
+  std::string dtype = "f32";       // weight storage: f32 or bf16 (see LoadOptions)
 };
 
 void AddModelOptions(CLI::App* app, ModelOptions* o);
@@ -31,7 +32,8 @@ struct CliModel {
   std::optional<Tokenizer> tokenizer;
 };
 
-Result<CliModel> LoadCliModel(const std::string& dir);
+// Loads o.model_dir with o.dtype weights.
+Result<CliModel> LoadCliModel(const ModelOptions& o);
 
 // Reads the records named by the options (positional texts, a file, or stdin).
 Result<std::vector<InputRecord>> ReadRecords(const ModelOptions& o);

@@ -68,6 +68,8 @@ BENCHMARK(BM_Linear)
     ->ArgsProduct({{kN}, {kC}, {3 * kC, kC, 2 * kI}, {1, 2}})
     ->Args({kN, kI, kC, 1})
     ->Args({kN, kI, kC, 2})
+    ->Args({128, kC, 3 * kC, 1})  // single-request latency: small M, one thread
+    ->Args({128, kI, kC, 1})
     ->Args({77, kC, kV, 1})
     ->Args({77, kC, kV, 2})
     ->UseRealTime();

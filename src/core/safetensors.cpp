@@ -80,8 +80,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(const uint8_t* bytes, size_t size
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
   if (header_len > kMaxHeaderBytes || header_len > size - 8) {
     return Status::Error(origin + ": corrupt safetensors header: declared header length " +
-                         std::to_string(header_len) + " but the file has " +
-                         std::to_string(size) + " bytes" + fix);
+                         std::to_string(header_len) + " but the file has " + std::to_string(size) +
+                         " bytes" + fix);
   }
   nlohmann::json header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, nullptr,
                                                 /*allow_exceptions=*/false);
@@ -168,76 +168,70 @@ void SafetensorsFile::Release(const TensorView& v) const {
   if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
-Status ConvertToFloat(const TensorView& v, float* out, const std::string& origin) {
-  const int64_t n = v.numel();
-  switch (v.dtype) {
-    case DType::kF32:
-      std::memcpy(out, v.data, static_cast<size_t>(n) * 4);
-      return Status::Ok();
-    case DType::kBF16:
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, v.data + 2 * i, 2);
-        out[i] = Bf16ToFloat(h);
-      }
-      return Status::Ok();
-    case DType::kF16:
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, v.data + 2 * i, 2);
-        out[i] = F16ToFloat(h);
-      }
-      return Status::Ok();
-    case DType::kF64:
-      for (int64_t i = 0; i < n; ++i) {
-        double d;
-        std::memcpy(&d, v.data + 8 * i, 8);
-        out[i] = static_cast<float>(d);
-      }
-      return Status::Ok();
-    default:
-      return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
-                           std::string(DTypeName(v.dtype)) +
-                           "; expected a floating type (F32, BF16, F16, F64)");
-  }
-}
+namespace {
 
-Status ConvertToBf16(const TensorView& v, uint16_t* out, const std::string& origin) {
+// Hands put(i, value) every element of a floating tensor read as fp32 (F64 rounds here); false
+// for any other dtype. The fp32/bf16 converters below add their same-dtype memcpy fast paths.
+template <typename Put>
+bool ForEachAsFloat(const TensorView& v, Put put) {
   const int64_t n = v.numel();
   switch (v.dtype) {
-    case DType::kBF16:
-      std::memcpy(out, v.data, static_cast<size_t>(n) * 2);
-      return Status::Ok();
     case DType::kF32:
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         float f;
         std::memcpy(&f, v.data + 4 * i, 4);
-        out[i] = FloatToBf16(f);
+        put(i, f);
       }
-      return Status::Ok();
-    case DType::kF16:
+      return true;
+    case DType::kBF16:
+    case DType::kF16: {
+      const bool bf16 = v.dtype == DType::kBF16;
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, v.data + 2 * i, 2);
-        out[i] = FloatToBf16(F16ToFloat(h));
+        put(i, bf16 ? Bf16ToFloat(h) : F16ToFloat(h));
       }
-      return Status::Ok();
+      return true;
+    }
     case DType::kF64:
       for (int64_t i = 0; i < n; ++i) {
         double d;
         std::memcpy(&d, v.data + 8 * i, 8);
-        out[i] = FloatToBf16(static_cast<float>(d));
+        put(i, static_cast<float>(d));
       }
-      return Status::Ok();
+      return true;
     default:
-      return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
-                           std::string(DTypeName(v.dtype)) +
-                           "; expected a floating type (F32, BF16, F16, F64)");
+      return false;
   }
+}
+
+Status NotFloating(const TensorView& v, const std::string& origin) {
+  return Status::Error(origin + ": tensor '" + v.name + "' has dtype " +
+                       std::string(DTypeName(v.dtype)) +
+                       "; expected a floating type (F32, BF16, F16, F64)");
+}
+
+}  // namespace
+
+Status ConvertToFloat(const TensorView& v, float* out, const std::string& origin) {
+  if (v.dtype == DType::kF32) {
+    std::memcpy(out, v.data, static_cast<size_t>(v.numel()) * 4);
+    return Status::Ok();
+  }
+  if (!ForEachAsFloat(v, [out](int64_t i, float f) { out[i] = f; })) return NotFloating(v, origin);
+  return Status::Ok();
+}
+
+Status ConvertToBf16(const TensorView& v, uint16_t* out, const std::string& origin) {
+  if (v.dtype == DType::kBF16) {
+    std::memcpy(out, v.data, static_cast<size_t>(v.numel()) * 2);
+    return Status::Ok();
+  }
+  if (!ForEachAsFloat(v, [out](int64_t i, float f) { out[i] = FloatToBf16(f); }))
+    return NotFloating(v, origin);
+  return Status::Ok();
 }
 
 Result<std::vector<int32_t>> ReadInt32(const TensorView& v, const std::string& origin) {
@@ -350,17 +344,20 @@ Status WriteInt32Safetensors(const std::string& path,
   uint64_t offset = 0;
   for (const auto& [name, v] : t) {
     const uint64_t nbytes = v.size() * 4;
-    header[name] = {{"dtype", "I32"}, {"shape", {v.size()}}, {"data_offsets", {offset, offset + nbytes}}};
+    header[name] = {
+        {"dtype", "I32"}, {"shape", {v.size()}}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
   std::string hdr = header.dump();
   while ((hdr.size() + 8) % 8 != 0) hdr.push_back(' ');
   return AtomicWrite(path, [&](int fd, const std::string& tmp) -> Status {
     uint8_t len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(hdr.size()) >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      len[i] = static_cast<uint8_t>(static_cast<uint64_t>(hdr.size()) >> (8 * i));
     MBERT_RETURN_IF_ERROR(WriteAll(fd, len, 8, tmp));
     MBERT_RETURN_IF_ERROR(WriteAll(fd, hdr.data(), hdr.size(), tmp));
-    for (const auto& [name, v] : t) MBERT_RETURN_IF_ERROR(WriteAll(fd, v.data(), v.size() * 4, tmp));
+    for (const auto& [name, v] : t)
+      MBERT_RETURN_IF_ERROR(WriteAll(fd, v.data(), v.size() * 4, tmp));
     return Status::Ok();
   });
 }

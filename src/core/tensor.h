@@ -1,6 +1,6 @@
-// Tensor: an owning, 64-byte aligned, row-major fp32 buffer with a PyTorch-order shape.
-// Weights, gradients, optimizer moments and activations all use it; the HF-named weight table
-// (TensorTable) is the single map that drives load, save, zero-grad, optimizer state and checkpoints.
+// Tensor: an owning, 64-byte aligned, row-major fp32 buffer with a PyTorch-order shape (and its
+// bf16 storage twin). The HF-named weight table (TensorTable) is the single map that drives
+// load, save, zero-grad, optimizer state and checkpoints.
 #pragma once
 
 #include <cstdint>
@@ -15,31 +15,36 @@
 
 namespace mbert {
 
-class Tensor {
+// An owning, 64-byte aligned, row-major buffer of T with a PyTorch-order shape. Tensor (fp32)
+// holds weights, gradients, optimizer moments and activations; Bf16Tensor holds the raw 16 bits
+// of bf16 values, storage only, for inference weights loaded in bf16 (compute expands them to
+// fp32, exactly: a bf16 is the top half of an fp32).
+template <typename T>
+class BasicTensor {
  public:
-  Tensor() = default;
+  BasicTensor() = default;
   // Zero-initialised.
-  explicit Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
+  explicit BasicTensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
     int64_t n = 1;
     for (int64_t d : shape_) {
       MBERT_CHECK(d >= 0, "negative dimension ", d);
       n *= d;
     }
     numel_ = n;
-    const size_t bytes = ((static_cast<size_t>(n) * sizeof(float) + 63) / 64) * 64;
-    data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+    const size_t bytes = ((static_cast<size_t>(n) * sizeof(T) + 63) / 64) * 64;
+    data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
     MBERT_CHECK(data_ != nullptr, "out of memory allocating ", bytes, " bytes");
     std::memset(data_.get(), 0, bytes);
   }
 
-  Tensor(Tensor&&) noexcept = default;
-  Tensor& operator=(Tensor&&) noexcept = default;
-  Tensor(const Tensor&) = delete;
-  Tensor& operator=(const Tensor&) = delete;
+  BasicTensor(BasicTensor&&) noexcept = default;
+  BasicTensor& operator=(BasicTensor&&) noexcept = default;
+  BasicTensor(const BasicTensor&) = delete;
+  BasicTensor& operator=(const BasicTensor&) = delete;
 
-  Tensor Clone() const {
-    Tensor t(shape_);
-    if (numel_ > 0) std::memcpy(t.data(), data(), static_cast<size_t>(numel_) * sizeof(float));
+  BasicTensor Clone() const {
+    BasicTensor t(shape_);
+    if (numel_ > 0) std::memcpy(t.data(), data(), static_cast<size_t>(numel_) * sizeof(T));
     return t;
   }
 
@@ -51,64 +56,23 @@ class Tensor {
   }
   int64_t numel() const { return numel_; }
   bool empty() const { return data_ == nullptr; }
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
   void Zero() {
-    if (numel_ > 0) std::memset(data_.get(), 0, static_cast<size_t>(numel_) * sizeof(float));
+    if (numel_ > 0) std::memset(data_.get(), 0, static_cast<size_t>(numel_) * sizeof(T));
   }
 
  private:
   struct Free {
-    void operator()(float* p) const { std::free(p); }
+    void operator()(T* p) const { std::free(p); }
   };
   std::vector<int64_t> shape_;
   int64_t numel_ = 0;
-  std::unique_ptr<float, Free> data_;
+  std::unique_ptr<T, Free> data_;
 };
 
-// Bf16Tensor: an owning, 64-byte aligned, row-major buffer of bf16 values (their raw 16 bits),
-// with a PyTorch-order shape. Storage only, for inference weights loaded in bf16: compute expands
-// them to fp32 (exact: a bf16 is the top half of an fp32).
-class Bf16Tensor {
- public:
-  Bf16Tensor() = default;
-  // Zero-initialised.
-  explicit Bf16Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
-    int64_t n = 1;
-    for (int64_t d : shape_) {
-      MBERT_CHECK(d >= 0, "negative dimension ", d);
-      n *= d;
-    }
-    numel_ = n;
-    const size_t bytes = ((static_cast<size_t>(n) * sizeof(uint16_t) + 63) / 64) * 64;
-    data_.reset(static_cast<uint16_t*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
-    MBERT_CHECK(data_ != nullptr, "out of memory allocating ", bytes, " bytes");
-    std::memset(data_.get(), 0, bytes);
-  }
-
-  Bf16Tensor(Bf16Tensor&&) noexcept = default;
-  Bf16Tensor& operator=(Bf16Tensor&&) noexcept = default;
-  Bf16Tensor(const Bf16Tensor&) = delete;
-  Bf16Tensor& operator=(const Bf16Tensor&) = delete;
-
-  const std::vector<int64_t>& shape() const { return shape_; }
-  int ndim() const { return static_cast<int>(shape_.size()); }
-  int64_t dim(int i) const {
-    MBERT_CHECK(i >= 0 && i < ndim(), "dim ", i, " of a ", ndim(), "-d tensor");
-    return shape_[i];
-  }
-  int64_t numel() const { return numel_; }
-  uint16_t* data() { return data_.get(); }
-  const uint16_t* data() const { return data_.get(); }
-
- private:
-  struct Free {
-    void operator()(uint16_t* p) const { std::free(p); }
-  };
-  std::vector<int64_t> shape_;
-  int64_t numel_ = 0;
-  std::unique_ptr<uint16_t, Free> data_;
-};
+using Tensor = BasicTensor<float>;
+using Bf16Tensor = BasicTensor<uint16_t>;
 
 // Shape as text, e.g. "[2304, 768]", for error messages.
 inline std::string ShapeString(const std::vector<int64_t>& shape) {

@@ -19,6 +19,8 @@
 namespace mbert {
 namespace {
 
+using testing::Golden;
+using testing::LoadGolden;
 using testing::ReadInts;
 
 float FromBits(uint32_t u) {
@@ -78,19 +80,6 @@ TEST(Bf16Conversion, ExpansionIsExact) {
     ASSERT_EQ(std::memcmp(&a[i], &want, 4), 0) << i;
     ASSERT_EQ(std::memcmp(&b[i], &want, 4), 0) << i;
   }
-}
-
-struct Golden {
-  SafetensorsFile file;
-  PackedBatch batch;
-};
-
-Golden LoadGolden(const std::string& dir) {
-  auto f = SafetensorsFile::Open(dir + "/goldens.safetensors");
-  EXPECT_TRUE(f.ok()) << f.status().message();
-  Golden g{std::move(f).value(), {}};
-  g.batch = testing::BatchFromGolden(ReadInts(g.file, "input_ids"), ReadInts(g.file, "cu_seqlens"));
-  return g;
 }
 
 Model LoadModel(const std::string& dir, WeightDtype dtype) {

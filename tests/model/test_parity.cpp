@@ -13,23 +13,12 @@ namespace mbert {
 namespace {
 
 using testing::AllClose;
+using testing::Golden;
+using testing::LoadGolden;
 using testing::ReadFloats;
 using testing::ReadInts;
 
 constexpr double kTol = 1e-4;
-
-struct Golden {
-  SafetensorsFile file;
-  PackedBatch batch;
-};
-
-Golden LoadGolden(const std::string& dir) {
-  auto f = SafetensorsFile::Open(dir + "/goldens.safetensors");
-  EXPECT_TRUE(f.ok()) << f.status().message();
-  Golden g{std::move(f).value(), {}};
-  g.batch = testing::BatchFromGolden(ReadInts(g.file, "input_ids"), ReadInts(g.file, "cu_seqlens"));
-  return g;
-}
 
 // Runs the encoder with taps and compares each against the golden of the same name, in forward
 // order. Returns the final hidden states.
@@ -40,11 +29,14 @@ std::vector<float> CheckEncoder(Model& m, const Golden& g) {
   TapFn tap = [&](int layer, const char* stage, const float* data) {
     std::string name;
     const std::string s = stage;
-    if (s == "embeddings") name = "hidden_states.0";
+    if (s == "embeddings")
+      name = "hidden_states.0";
     else if (s == "attn_out" || s == "mlp_out")
       name = "layers." + std::to_string(layer) + "." + s;
-    else if (s == "hidden") name = "hidden_states." + std::to_string(layer + 1);
-    else name = "last_hidden_state";
+    else if (s == "hidden")
+      name = "hidden_states." + std::to_string(layer + 1);
+    else
+      name = "last_hidden_state";
     taps.emplace_back(name, std::vector<float>(data, data + N * C));
   };
   std::vector<float> hidden;
@@ -136,8 +128,8 @@ TEST(Parity, SentenceTransformersEmbeddings) {
   EXPECT_TRUE(e->from_sentence_transformers);
   std::vector<float> emb, ref = ReadFloats(g.file, "embeddings");
   int64_t dim = 0;
-  ASSERT_TRUE(e->Embed(hidden.data(), m->config().hidden_size, g.batch.cu_seqlens, 0, &emb, &dim)
-                  .ok());
+  ASSERT_TRUE(
+      e->Embed(hidden.data(), m->config().hidden_size, g.batch.cu_seqlens, 0, &emb, &dim).ok());
   ASSERT_EQ(emb.size(), ref.size());
   const auto r = AllClose(emb.data(), ref.data(), static_cast<int64_t>(ref.size()), kTol, kTol);
   EXPECT_TRUE(r.ok) << "embeddings max |err| " << r.max_abs;

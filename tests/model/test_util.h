@@ -68,4 +68,18 @@ inline PackedBatch BatchFromGolden(const std::vector<int32_t>& ids,
   return PackedBatch::FromSequences(seqs);
 }
 
+// A model directory's goldens.safetensors (kept open: ReadFloats reads from it) and its batch.
+struct Golden {
+  SafetensorsFile file;
+  PackedBatch batch;
+};
+
+inline Golden LoadGolden(const std::string& dir) {
+  auto f = SafetensorsFile::Open(dir + "/goldens.safetensors");
+  EXPECT_TRUE(f.ok()) << f.status().message();
+  Golden g{std::move(f).value(), {}};
+  g.batch = BatchFromGolden(ReadInts(g.file, "input_ids"), ReadInts(g.file, "cu_seqlens"));
+  return g;
+}
+
 }  // namespace mbert::testing

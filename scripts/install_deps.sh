@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages mbert builds and tests with (run as root). Skips apt entirely
 # when everything is already present, so repeated runs are fast and work offline.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev
+# ocl-icd-opencl-dev: Debian's dnnl-config.cmake calls find_package(OpenCL) even for the CPU
+# runtime; it is only a Recommends of libdnnl-dev, which --no-install-recommends skips.
+pkgs=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev
       libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev liblzma-dev xz-utils clang
       libclang-rt-14-dev)
 missing=()

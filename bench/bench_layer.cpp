@@ -12,12 +12,12 @@
 #include <random>
 #include <string>
 
-#include "model/model.h"
+#include "model/encoder.h"
 #include "model/weights.h"
 
 namespace {
 
-mbert::Model MakeOneLayerModel(bool global) {
+mbert::Encoder MakeOneLayerModel(bool global) {
   nlohmann::json j = {{"architectures", {"ModernBertModel"}},
                       {"hidden_size", 768},
                       {"intermediate_size", 1152},
@@ -37,19 +37,20 @@ mbert::Model MakeOneLayerModel(bool global) {
     for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = norm ? 1.0f : nd(rng);
     t.emplace(p.name, std::move(x));
   }
-  return mbert::Model::FromParams(c, std::move(t)).value();
+  return mbert::Encoder::FromParams(c, std::move(t)).value();
 }
 
-double SecondsPerToken(mbert::Model& m, int S, int reps) {
+double SecondsPerToken(mbert::Encoder& m, int S, int reps) {
   std::vector<int32_t> ids(static_cast<size_t>(S));
   for (int i = 0; i < S; ++i) ids[i] = 1 + (i * 7919) % 1000;
   mbert::PackedBatch b = mbert::PackedBatch::FromSequences({ids});
   std::vector<float> h;
-  (void)m.Forward(b, &h);  // warm-up: buffers, RoPE tables, oneDNN primitives
+  mbert::ForwardContext ctx;
+  (void)m.Forward(b, ctx, &h);  // warm-up: buffers, RoPE tables, oneDNN primitives
   std::vector<double> t;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    (void)m.Forward(b, &h);
+    (void)m.Forward(b, ctx, &h);
     t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(t.begin(), t.end());
@@ -61,14 +62,16 @@ double SecondsPerToken(mbert::Model& m, int S, int reps) {
 int main(int argc, char** argv) {
   int threads = 0, reps = 5;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps"))
+      reps = std::atoi(argv[++i]);
   }
   if (threads > 0) omp_set_num_threads(threads);
   std::printf("one ModernBERT-base layer (C=768, I=1152, H=12), threads=%d, median of %d\n",
               omp_get_max_threads(), reps);
   for (bool global : {false, true}) {
-    mbert::Model m = MakeOneLayerModel(global);
+    mbert::Encoder m = MakeOneLayerModel(global);
     const double a = SecondsPerToken(m, 512, reps);
     const double b = SecondsPerToken(m, 8192, std::max(1, reps / 2));
     std::printf("%s layer: %.3e s/token at 512, %.3e s/token at 8192, ratio %.3f\n",

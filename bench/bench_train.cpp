@@ -5,7 +5,7 @@
 //
 // One optimizer step = for every packed row (one micro-batch): forward with saved activations,
 // sparse MLM head, backward (gradients summed over the rows, each weighted by its share of the
-// predicted tokens, as the trainer does); then StableAdamW and Model::RefreshWeights. One
+// predicted tokens, as the trainer does); then StableAdamW and Encoder::RefreshWeights. One
 // warm-up step (its loss is the loss of the initial weights), then S timed steps on the same
 // batch; tokens/s counts real (non-pad) tokens over the median step time.
 //
@@ -37,7 +37,7 @@
 #include "batch/rng.h"
 #include "core/safetensors.h"
 #include "model/config.h"
-#include "model/model.h"
+#include "model/encoder.h"
 #include "model/weights.h"
 #include "train/init.h"
 #include "train/mlm_backward.h"
@@ -172,9 +172,9 @@ int Run(const Options& o) {
   json cj = c.ToJson();
   cj["torch_dtype"] = "float32";
   if (Status s = WriteFileAtomic(o.out + "/model/config.json", cj.dump(2)); !s.ok()) return Fail(s);
-  auto model = Model::FromParams(c, std::move(params));
+  auto model = Encoder::FromParams(c, std::move(params));
   if (!model.ok()) return Fail(model.status());
-  Model& m = model.value();
+  Encoder& m = model.value();
 
   // One batch of R rows from the greedy best-fit packer, masked once at 30% (reference §5.1).
   PackerOptions po;

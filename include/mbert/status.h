@@ -1,6 +1,7 @@
 // Status and Result<T>: how errors caused by the environment or user input (missing file, corrupt
 // safetensors, bad config field, invalid UTF-8, ...) travel up to the CLI/server boundary.
-// Broken internal invariants use MBERT_CHECK (core/check.h) instead. The library never calls exit().
+// Broken internal invariants use MBERT_CHECK (core/check.h) instead. The library never calls
+// exit().
 #pragma once
 
 #include <optional>
@@ -54,10 +55,10 @@ class Result {
 #define MBERT_CONCAT(a, b) MBERT_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` (a Status) failed.
-#define MBERT_RETURN_IF_ERROR(expr)             \
-  do {                                          \
-    ::mbert::Status mbert_st_ = (expr);         \
-    if (!mbert_st_.ok()) return mbert_st_;      \
+#define MBERT_RETURN_IF_ERROR(expr)        \
+  do {                                     \
+    ::mbert::Status mbert_st_ = (expr);    \
+    if (!mbert_st_.ok()) return mbert_st_; \
   } while (0)
 
 // `MBERT_ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a Result<T> or returns its Status.

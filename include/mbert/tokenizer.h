@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mbert/status.h"
+#include "mbert/types.h"
 
 namespace mbert {
 
@@ -77,7 +78,7 @@ namespace tok {
 struct Model;  // internal, src/tokenizer/model.h
 }
 
-class Tokenizer {
+class MBERT_API Tokenizer {
  public:
   // Parses a `tokenizer.json`; an unsupported component is an error that names it.
   static Result<Tokenizer> FromFile(const std::string& path);

@@ -1,7 +1,6 @@
-#include "model/model.h"
+#include "model/encoder.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -25,6 +24,10 @@ float* Grow(V& v, size_t n) {
 
 constexpr const char* kTokEmbeddings = "model.embeddings.tok_embeddings.weight";
 
+// Longest sequence a model may declare: its RoPE tables (2 x rows x D floats) are built at load.
+// 65,536 positions at D = 64 is 32 MB; ModernBERT's is 8,192.
+constexpr int64_t kMaxPositions = 65536;
+
 // "<prefix>weight" -> "<prefix>bias".
 std::string BiasName(const std::string& weight) {
   return weight.substr(0, weight.size() - std::string("weight").size()) + "bias";
@@ -45,7 +48,7 @@ Result<WeightDtype> ParseWeightDtype(const std::string& s) {
 
 const char* WeightDtypeName(WeightDtype d) { return d == WeightDtype::kBF16 ? "bf16" : "f32"; }
 
-Result<Model> Model::Load(const std::string& dir, const LoadOptions& opts) {
+Result<Encoder> Encoder::Load(const std::string& dir, const LoadOptions& opts) {
   MBERT_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
   if (opts.dtype == WeightDtype::kF32) {
     MBERT_ASSIGN_OR_RETURN(TensorTable params, LoadWeights(dir, config));
@@ -57,7 +60,8 @@ Result<Model> Model::Load(const std::string& dir, const LoadOptions& opts) {
   return FromTables(std::move(config), std::move(params), std::move(bf16), opts.dtype);
 }
 
-Result<Model> Model::FromParams(ModelConfig config, TensorTable params, const LoadOptions& opts) {
+Result<Encoder> Encoder::FromParams(ModelConfig config, TensorTable params,
+                                    const LoadOptions& opts) {
   Bf16Table bf16;
   if (opts.dtype == WeightDtype::kBF16) {
     for (auto it = params.begin(); it != params.end();) {
@@ -75,8 +79,8 @@ Result<Model> Model::FromParams(ModelConfig config, TensorTable params, const Lo
   return FromTables(std::move(config), std::move(params), std::move(bf16), opts.dtype);
 }
 
-Result<Model> Model::FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
-                                WeightDtype dtype) {
+Result<Encoder> Encoder::FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
+                                    WeightDtype dtype) {
   for (const ParamSpec& spec : ExpectedParams(config)) {
     const std::vector<int64_t>* shape = nullptr;
     if (auto it = params.find(spec.name); it != params.end()) shape = &it->second.shape();
@@ -86,35 +90,41 @@ Result<Model> Model::FromTables(ModelConfig config, TensorTable params, Bf16Tabl
       return Status::Error("parameter " + spec.name + " has shape " + ShapeString(*shape) +
                            ", expected " + ShapeString(spec.shape));
   }
-  Model m;
+  Encoder m;
   m.config_ = std::move(config);
   m.plan_ = BuildLayerPlan(m.config_);
   m.dtype_ = dtype;
   m.params_ = std::move(params);
   m.bf16_params_ = std::move(bf16);
+  // Both RoPE tables cover every position Validate accepts, built once here so that Forward
+  // never grows them (it is const and may run on several threads at once).
+  const int64_t rope_rows = m.config_.max_position_embeddings;
+  if (rope_rows > kMaxPositions)
+    return Status::Error("config.json: max_position_embeddings " + std::to_string(rope_rows) +
+                         " is above the supported " + std::to_string(kMaxPositions));
   m.rope_global_ =
-      std::make_unique<ops::RopeTable>(m.config_.global_rope_theta, m.config_.head_dim, 512);
+      std::make_unique<ops::RopeTable>(m.config_.global_rope_theta, m.config_.head_dim, rope_rows);
   m.rope_local_ =
-      std::make_unique<ops::RopeTable>(m.config_.local_rope_theta, m.config_.head_dim, 512);
+      std::make_unique<ops::RopeTable>(m.config_.local_rope_theta, m.config_.head_dim, rope_rows);
   m.BuildKernels();
   return m;
 }
 
-const Tensor& Model::param(const std::string& name) const {
+const Tensor& Encoder::param(const std::string& name) const {
   auto it = params_.find(name);
   MBERT_CHECK(it != params_.end(), "no fp32 parameter ", name,
               bf16_params_.count(name) ? " (this model keeps it in bf16)" : "");
   return it->second;
 }
 
-int64_t Model::num_parameters() const {
+int64_t Encoder::num_parameters() const {
   int64_t n = 0;
   for (const auto& [name, t] : params_) n += t.numel();
   for (const auto& [name, t] : bf16_params_) n += t.numel();
   return n;
 }
 
-int64_t Model::weight_bytes() const {
+int64_t Encoder::weight_bytes() const {
   int64_t bytes = 0;
   for (const auto& [name, t] : params_) bytes += t.numel() * 4;
   for (const auto& [name, t] : bf16_params_) bytes += t.numel() * 2;
@@ -122,13 +132,13 @@ int64_t Model::weight_bytes() const {
   return bytes;
 }
 
-const ops::Linear& Model::linear(const std::string& weight_name) const {
+const ops::Linear& Encoder::linear(const std::string& weight_name) const {
   auto it = linears_.find(weight_name);
   MBERT_CHECK(it != linears_.end(), "no GEMM for ", weight_name);
   return *it->second;
 }
 
-void Model::BuildKernels() {
+void Encoder::BuildKernels() {
   linears_.clear();
   for (const ParamSpec& spec : ExpectedParams(config_)) {
     if (spec.shape.size() == 2 && spec.name != kTokEmbeddings) AddLinear(spec.name);
@@ -145,16 +155,16 @@ void Model::BuildKernels() {
   }
 }
 
-bool Model::TiedDecoder() const {
+bool Encoder::TiedDecoder() const {
   return config_.architecture == Architecture::kMaskedLM && config_.tie_word_embeddings;
 }
 
-std::string Model::GemmWeightName(const std::string& gemm) const {
+std::string Encoder::GemmWeightName(const std::string& gemm) const {
   // Tied decoder: logits = head(h) · Eᵀ + b, E the token embedding (V, C).
   return gemm == "decoder.weight" && TiedDecoder() ? kTokEmbeddings : gemm;
 }
 
-void Model::AddLinear(const std::string& gemm) {
+void Encoder::AddLinear(const std::string& gemm) {
   const std::string weight = GemmWeightName(gemm);
   const float* bias = OptionalBias(params_, BiasName(gemm));
   if (auto it = bf16_params_.find(weight); it != bf16_params_.end()) {
@@ -168,7 +178,7 @@ void Model::AddLinear(const std::string& gemm) {
       std::make_unique<ops::Linear>(ops::Linear::Borrow(w.data(), w.dim(0), w.dim(1), bias));
 }
 
-void Model::RefreshWeights() {
+void Encoder::RefreshWeights() {
   MBERT_CHECK(dtype_ == WeightDtype::kF32,
               "RefreshWeights on a bf16 model: bf16 weights are for inference only; load the "
               "model in f32 to train it");
@@ -180,23 +190,7 @@ void Model::RefreshWeights() {
   }
 }
 
-namespace {
-
-// Times one op into the attached profile (a no-op when none is attached).
-template <typename F>
-void Timed(OpProfile* p, const char* name, F&& f) {
-  if (p == nullptr) {
-    f();
-    return;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  p->seconds[name] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
-
-Status Model::Validate(const PackedBatch& b) const {
+Status Encoder::Validate(const PackedBatch& b) const {
   const int64_t N = static_cast<int64_t>(b.input_ids.size());
   if (N == 0) return Status::Error("empty input: a batch needs at least one token");
   if (b.cu_seqlens.size() < 2 || b.cu_seqlens.front() != 0 || b.cu_seqlens.back() != N)
@@ -229,8 +223,8 @@ Status Model::Validate(const PackedBatch& b) const {
   return Status::Ok();
 }
 
-Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
-                      ForwardActivations* acts, const TapFn& tap) {
+Status Encoder::Forward(const PackedBatch& batch, ForwardContext& ctx, std::vector<float>* hidden,
+                        ForwardActivations* acts) const {
   MBERT_RETURN_IF_ERROR(Validate(batch));
   if (acts != nullptr && dtype_ == WeightDtype::kBF16)
     return Status::Error("a bf16 model is inference-only: load it in f32 to train");
@@ -239,27 +233,22 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   const int64_t C = c.hidden_size, I = c.intermediate_size;
   const int H = c.num_attention_heads, D = c.head_dim;
   const int B = batch.num_seqs();
+  const int L = static_cast<int>(plan_.size());
   const float eps = static_cast<float>(c.norm_eps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const size_t NC = static_cast<size_t>(N * C);
 
-  int32_t max_pos = 0;
-  for (int32_t p : batch.positions) max_pos = std::max(max_pos, p);
-  rope_global_->Ensure(max_pos + 1);
-  rope_local_->Ensure(max_pos + 1);
-
-  float* x = Grow(x_, NC);                              // (N, C) residual stream
-  float* h = Grow(h_, NC);                              // (N, C) normed input of a sublayer
-  float* qkv = Grow(qkv_, NC * 3);                      // (N, 3C)
-  float* attn = Grow(attn_, NC);                        // (N, C)
-  float* tmp = Grow(tmp_, NC);                          // (N, C) sublayer output
-  float* u = Grow(u_, static_cast<size_t>(N * 2 * I));  // (N, 2I)
-  float* g = Grow(g_, static_cast<size_t>(N * I));      // (N, I)
+  float* x = Grow(ctx.x, NC);                              // (N, C) residual stream
+  float* h = Grow(ctx.h, NC);                              // (N, C) normed input of a sublayer
+  float* qkv = Grow(ctx.qkv, NC * 3);                      // (N, 3C)
+  float* attn = Grow(ctx.attn, NC);                        // (N, C)
+  float* tmp = Grow(ctx.tmp, NC);                          // (N, C) embedding rows
+  float* u = Grow(ctx.u, static_cast<size_t>(N * 2 * I));  // (N, 2I)
+  float* g = Grow(ctx.g, static_cast<size_t>(N * I));      // (N, I)
   // resize, not assign: a reused ForwardActivations keeps its buffers (every field is rewritten
   // below), so a training step does not re-allocate and page-fault its activations.
   if (acts != nullptr) acts->layers.resize(plan_.size());
-  if (profile_ != nullptr) profile_->tokens += N;
-  const auto t_embed = std::chrono::steady_clock::now();
+  ctx.Begin(N);
 
   // Embeddings: h0 = LayerNorm(E[ids]) (no positions, no token types; dropout 0 at inference).
   if (dtype_ == WeightDtype::kBF16) {
@@ -276,17 +265,13 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
   ops::LayerNormForward(tmp, C, param("model.embeddings.norm.weight").data(), x, C, N, C, eps,
                         acts ? acts->mean_emb.data() : nullptr,
                         acts ? acts->rstd_emb.data() : nullptr);
-  if (tap) tap(-1, "embeddings", x);
-  if (profile_ != nullptr)
-    profile_->seconds["embedding"] +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_embed).count();
+  ctx.Emit(-1, "embeddings", "embedding", x, N, C);
 
   // h holds the normalised input of the next attention block; layer 0 has no attn_norm.
-  for (size_t li = 0; li < plan_.size(); ++li) {
-    const LayerSpec& spec = plan_[li];
-    const LayerKernels& k = layer_kernels_[li];
-    OpProfile* prof = profile_;
-    LayerActivations* la = acts ? &acts->layers[li] : nullptr;
+  for (int li = 0; li < L; ++li) {
+    const LayerSpec& spec = plan_[static_cast<size_t>(li)];
+    const LayerKernels& k = layer_kernels_[static_cast<size_t>(li)];
+    LayerActivations* la = acts ? &acts->layers[static_cast<size_t>(li)] : nullptr;
     if (la) la->x_in.assign(x, x + NC);
 
     const float* attn_in = x;
@@ -295,70 +280,53 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
         la->mean_attn.resize(static_cast<size_t>(N));
         la->rstd_attn.resize(static_cast<size_t>(N));
       }
-      Timed(prof, "layer_norm", [&] {
-        ops::LayerNormForward(x, C, k.attn_norm, h, C, N, C, eps,
-                              la ? la->mean_attn.data() : nullptr,
-                              la ? la->rstd_attn.data() : nullptr);
-      });
+      ops::LayerNormForward(x, C, k.attn_norm, h, C, N, C, eps, la ? la->mean_attn.data() : nullptr,
+                            la ? la->rstd_attn.data() : nullptr);
+      ctx.Emit(li, "attn_norm", "layer_norm", h, N, C);
       attn_in = h;
     }
     if (la) la->h_attn.assign(attn_in, attn_in + NC);
 
     // Fused Wqkv: columns laid out [3, H, D] (q, k, v), RoPE on q and k.
-    Timed(prof, "gemm_wqkv", [&] { k.wqkv->Forward(attn_in, N, qkv); });
-    Timed(prof, "rope", [&] {
-      ops::RopeForward(qkv, 3 * C, batch.positions.data(), N, H, D, rope(spec.global));
-    });
+    k.wqkv->Forward(attn_in, N, qkv);
+    ctx.Emit(li, "qkv", "gemm_wqkv", qkv, N, 3 * C);
+    ops::RopeForward(qkv, 3 * C, batch.positions.data(), N, H, D, rope(spec.global));
+    ctx.Emit(li, "qkv_rope", "rope", qkv, N, 3 * C);
     if (la) {
       la->qkv.assign(qkv, qkv + NC * 3);
       la->lse.resize(static_cast<size_t>(N * H));
     }
-    Timed(prof, spec.global ? "attention_global" : "attention_local", [&] {
-      ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C,
-                            la ? la->lse.data() : nullptr, batch.cu_seqlens.data(), B, H, D,
-                            spec.window, scale);
-    });
+    ops::AttentionForward(qkv, qkv + C, qkv + 2 * C, 3 * C, attn, C, la ? la->lse.data() : nullptr,
+                          batch.cu_seqlens.data(), B, H, D, spec.window, scale);
+    ctx.Emit(li, "attn", spec.global ? "attention_global" : "attention_local", attn, N, C);
     if (la) la->attn.assign(attn, attn + NC);
+
+    // The Wo GEMM accumulates straight into the residual stream (x += attn·Woᵀ).
+    k.wo->Forward(attn, N, x, C, /*accumulate=*/true);
+    ctx.Emit(li, "attn_residual", "gemm_wo", x, N, C);
     if (la) {
       la->mean_mlp.resize(static_cast<size_t>(N));
       la->rstd_mlp.resize(static_cast<size_t>(N));
     }
-    float* mean_mlp = la ? la->mean_mlp.data() : nullptr;
-    float* rstd_mlp = la ? la->rstd_mlp.data() : nullptr;
-    const float* mlp_norm = k.mlp_norm;
-    if (tap) {
-      // Taps need the sublayer output on its own: x += attn_out via the fused add + norm.
-      k.wo->Forward(attn, N, tmp);
-      tap(static_cast<int>(li), "attn_out", tmp);
-      ops::AddLayerNormForward(x, tmp, mlp_norm, h, N, C, eps, mean_mlp, rstd_mlp);
-    } else {
-      // Hot path: the GEMM accumulates straight into the residual stream (x += attn·Woᵀ).
-      Timed(prof, "gemm_wo", [&] { k.wo->Forward(attn, N, x, C, /*accumulate=*/true); });
-      Timed(prof, "layer_norm",
-            [&] { ops::LayerNormForward(x, C, mlp_norm, h, C, N, C, eps, mean_mlp, rstd_mlp); });
-    }
+    ops::LayerNormForward(x, C, k.mlp_norm, h, C, N, C, eps, la ? la->mean_mlp.data() : nullptr,
+                          la ? la->rstd_mlp.data() : nullptr);
+    ctx.Emit(li, "mlp_norm", "layer_norm", h, N, C);
     if (la) {
       la->x_mid.assign(x, x + NC);
       la->h_mlp.assign(h, h + NC);
     }
 
-    // GeGLU MLP: u = h Wiᵀ = [input | gate], g = gelu(input) * gate, out = g Woᵀ.
-    Timed(prof, "gemm_wi", [&] { k.wi->Forward(h, N, u); });
-    Timed(prof, "geglu", [&] { ops::GegluForward(u, g, N, I); });
+    // GeGLU MLP: u = h Wiᵀ = [input | gate], g = gelu(input) * gate, x += g Woᵀ.
+    k.wi->Forward(h, N, u);
+    ctx.Emit(li, "mlp_wi", "gemm_wi", u, N, 2 * I);
+    ops::GegluForward(u, g, N, I);
+    ctx.Emit(li, "geglu", "geglu", g, N, I);
     if (la) {
       la->u.assign(u, u + N * 2 * I);
       la->g.assign(g, g + N * I);
     }
-    if (tap) {
-      k.mlp_wo->Forward(g, N, tmp);
-      tap(static_cast<int>(li), "mlp_out", tmp);
-#pragma omp parallel for simd schedule(static)
-      for (size_t k = 0; k < NC; ++k) x[k] += tmp[k];
-    } else {
-      Timed(prof, "gemm_mlp_wo",
-            [&] { k.mlp_wo->Forward(g, N, x, C, /*accumulate=*/true); });  // x += g·Woᵀ
-    }
-    if (tap) tap(static_cast<int>(li), "hidden", x);
+    k.mlp_wo->Forward(g, N, x, C, /*accumulate=*/true);
+    ctx.Emit(li, "hidden", "gemm_mlp_wo", x, N, C);
   }
 
   hidden->resize(NC);
@@ -367,12 +335,10 @@ Status Model::Forward(const PackedBatch& batch, std::vector<float>* hidden,
     acts->mean_final.resize(static_cast<size_t>(N));
     acts->rstd_final.resize(static_cast<size_t>(N));
   }
-  Timed(profile_, "layer_norm", [&] {
-    ops::LayerNormForward(x, C, param("model.final_norm.weight").data(), hidden->data(), C, N, C,
-                          eps, acts ? acts->mean_final.data() : nullptr,
-                          acts ? acts->rstd_final.data() : nullptr);
-  });
-  if (tap) tap(static_cast<int>(plan_.size()), "final_norm", hidden->data());
+  ops::LayerNormForward(x, C, param("model.final_norm.weight").data(), hidden->data(), C, N, C, eps,
+                        acts ? acts->mean_final.data() : nullptr,
+                        acts ? acts->rstd_final.data() : nullptr);
+  ctx.Emit(L, "final_norm", "layer_norm", hidden->data(), N, C);
   return Status::Ok();
 }
 

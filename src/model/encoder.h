@@ -1,15 +1,16 @@
-// Model: a loaded ModernBERT (config, layer plan, HF-named weights, their GEMMs) and its
-// packed-batch forward. One forward serves inference and training (training asks it to keep
-// activations). Not thread-safe: one Model (or one Workspace) per concurrent caller.
+// Encoder: a loaded ModernBERT (config, layer plan, HF-named weights, their GEMMs, RoPE tables)
+// and its packed-batch forward. One forward serves inference and training (training asks it to
+// keep activations). Immutable once built: Forward is const and keeps all per-call state in the
+// caller's ForwardContext, so threads may share one Encoder, each with its own context. Only
+// training mutates it (mutable_params + RefreshWeights), with no forward running.
 //
-// Weights are held once: the GEMMs borrow the Model's own (out, in) tensors wherever oneDNN's
+// Weights are held once: the GEMMs borrow the Encoder's own (out, in) tensors wherever oneDNN's
 // matmul wants a plain weight layout (its jit GEMM, on AVX2 CPUs), and copy them only into the
-// blocked layouts it prefers elsewhere (brgemm, on AVX-512 CPUs). Loaded with WeightDtype::kBF16 (inference only), every
-// GEMM weight and the token embedding table are kept in bf16 instead (half the bytes) and
-// expanded to fp32 block by block as they are used; compute stays fp32.
+// blocked layouts it prefers elsewhere (brgemm, on AVX-512 CPUs). Loaded with WeightDtype::kBF16
+// (inference only), every GEMM weight and the token embedding table are kept in bf16 instead (half
+// the bytes) and expanded to fp32 block by block as they are used; compute stays fp32.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,33 +18,29 @@
 
 #include "batch/packed_batch.h"
 #include "core/tensor.h"
-#include "model/config.h"
-#include "model/plan.h"
 #include "mbert/status.h"
+#include "mbert/types.h"
+#include "model/config.h"
+#include "model/forward_context.h"
+#include "model/plan.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/rope.h"
 
 namespace mbert {
 
-// Named taps: the forward reports intermediates by (layer, stage) so a parity run can name the
-// first place it diverges. Stages: "embeddings" (layer -1), "attn_out" and "mlp_out" (the
-// sublayer outputs before their residual add), "hidden" (the residual stream after layer i),
-// "final_norm" (layer L). data is (N, C) row-major.
-using TapFn = std::function<void(int layer, const char* stage, const float* data)>;
-
 // Per-layer activations kept by a training forward (all (N, ·) row-major).
 struct LayerActivations {
-  std::vector<float> x_in;      // (N, C) residual stream entering the layer
-  std::vector<float> h_attn;    // (N, C) attn_norm output (layer 0: copy of x_in)
+  std::vector<float> x_in;                  // (N, C) residual stream entering the layer
+  std::vector<float> h_attn;                // (N, C) attn_norm output (layer 0: copy of x_in)
   std::vector<float> mean_attn, rstd_attn;  // (N)
-  std::vector<float> qkv;       // (N, 3C) after RoPE
-  std::vector<float> attn;      // (N, C) attention output before Wo
-  std::vector<float> lse;       // (N, H)
-  std::vector<float> x_mid;     // (N, C) residual after the attention block
-  std::vector<float> h_mlp;     // (N, C) mlp_norm output
-  std::vector<float> mean_mlp, rstd_mlp;  // (N)
-  std::vector<float> u;         // (N, 2I) Wi output
-  std::vector<float> g;         // (N, I) GeGLU output
+  std::vector<float> qkv;                   // (N, 3C) after RoPE
+  std::vector<float> attn;                  // (N, C) attention output before Wo
+  std::vector<float> lse;                   // (N, H)
+  std::vector<float> x_mid;                 // (N, C) residual after the attention block
+  std::vector<float> h_mlp;                 // (N, C) mlp_norm output
+  std::vector<float> mean_mlp, rstd_mlp;    // (N)
+  std::vector<float> u;                     // (N, 2I) Wi output
+  std::vector<float> g;                     // (N, I) GeGLU output
 };
 
 struct ForwardActivations {
@@ -54,33 +51,15 @@ struct ForwardActivations {
   std::vector<float> mean_final, rstd_final;
 };
 
-// Wall-clock seconds per op kind, accumulated over forwards while attached (Model::set_profile).
-struct OpProfile {
-  std::map<std::string, double> seconds;
-  int64_t tokens = 0;
-};
-
-// Storage type of the large weights (every 2-D parameter: GEMM weights and the token embedding).
-enum class WeightDtype { kF32, kBF16 };
-// "f32" or "bf16" (the CLI's --dtype values).
-Result<WeightDtype> ParseWeightDtype(const std::string& s);
-const char* WeightDtypeName(WeightDtype d);
-
-struct LoadOptions {
-  // kBF16: the 2-D parameters are rounded to bf16 (nearest even; exact for a BF16 checkpoint) and
-  // their fp32 copies never kept; norms and biases stay fp32. Inference only.
-  WeightDtype dtype = WeightDtype::kF32;
-};
-
-class Model {
+class Encoder {
  public:
   // Reads DIR/config.json and the safetensors weights (see weights.h). In bf16 the 2-D
   // parameters go from the checkpoint straight to bf16, never through an fp32 table.
-  static Result<Model> Load(const std::string& dir, const LoadOptions& opts = {});
+  static Result<Encoder> Load(const std::string& dir, const LoadOptions& opts = {});
   // A model from a config and an existing fp32 table (e.g. freshly initialised for training). In
   // bf16 the 2-D parameters are converted and dropped from the table.
-  static Result<Model> FromParams(ModelConfig config, TensorTable params,
-                                  const LoadOptions& opts = {});
+  static Result<Encoder> FromParams(ModelConfig config, TensorTable params,
+                                    const LoadOptions& opts = {});
 
   const ModelConfig& config() const { return config_; }
   const std::vector<LayerSpec>& plan() const { return plan_; }
@@ -102,22 +81,21 @@ class Model {
   // Checks ids in range and cu_seqlens/positions consistency; returns a clear error otherwise.
   Status Validate(const PackedBatch& batch) const;
 
-  // Final hidden states (N, C) after final_norm into `hidden` (resized). `acts` non-null keeps
-  // what backward needs (an error for a bf16 model). `tap` may be empty.
-  Status Forward(const PackedBatch& batch, std::vector<float>* hidden,
-                 ForwardActivations* acts = nullptr, const TapFn& tap = nullptr);
+  // Final hidden states (N, C) after final_norm into `hidden` (resized). `ctx` holds the scratch,
+  // and its hook and profile see every stage (forward_context.h). `acts` non-null keeps what
+  // backward needs (an error for a bf16 model).
+  Status Forward(const PackedBatch& batch, ForwardContext& ctx, std::vector<float>* hidden,
+                 ForwardActivations* acts = nullptr) const;
 
   // Re-packs the GEMM weights after params() changed (e.g. an optimizer step). Not for a bf16
   // model (a checked error: bf16 models are inference-only).
   void RefreshWeights();
 
   const ops::Linear& linear(const std::string& weight_name) const;
-  // Attach (or detach with nullptr) a per-op timer; off by default (no cost when detached).
-  void set_profile(OpProfile* p) { profile_ = p; }
   const ops::RopeTable& rope(bool global) const { return global ? *rope_global_ : *rope_local_; }
 
  private:
-  Model() = default;
+  Encoder() = default;
   void BuildKernels();
   bool TiedDecoder() const;
   // The tensor a GEMM multiplies by: its own weight, or the token embedding for a tied decoder.
@@ -125,8 +103,8 @@ class Model {
   // A Linear for the GEMM named `gemm`, borrowing its weight (fp32 or bf16) and fp32 bias.
   void AddLinear(const std::string& gemm);
 
-  static Result<Model> FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
-                                  WeightDtype dtype);
+  static Result<Encoder> FromTables(ModelConfig config, TensorTable params, Bf16Table bf16,
+                                    WeightDtype dtype);
 
   ModelConfig config_;
   std::vector<LayerSpec> plan_;
@@ -141,9 +119,6 @@ class Model {
     const float *attn_norm, *mlp_norm;  // attn_norm null for layer 0
   };
   std::vector<LayerKernels> layer_kernels_;
-  OpProfile* profile_ = nullptr;
-  // Reused scratch so steady-state inference does not allocate.
-  std::vector<float> x_, h_, qkv_, attn_, tmp_, u_, g_;
 };
 
 }  // namespace mbert

@@ -8,7 +8,7 @@
 
 namespace mbert {
 
-void PredictionHead(const Model& m, const float* x, int64_t rows, float* out) {
+void PredictionHead(const Encoder& m, const float* x, int64_t rows, float* out) {
   const int64_t C = m.config().hidden_size;
   std::vector<float> t(static_cast<size_t>(rows * C));
   m.linear("head.dense.weight").Forward(x, rows, t.data());
@@ -17,7 +17,7 @@ void PredictionHead(const Model& m, const float* x, int64_t rows, float* out) {
                         static_cast<float>(m.config().norm_eps), nullptr, nullptr);
 }
 
-void MaskedLmLogits(const Model& m, const float* hidden, int64_t N,
+void MaskedLmLogits(const Encoder& m, const float* hidden, int64_t N,
                     const std::vector<int32_t>& rows, std::vector<float>* logits) {
   const int64_t C = m.config().hidden_size, V = m.config().vocab_size;
   std::vector<float> gathered;
@@ -58,7 +58,7 @@ void PoolSequences(const float* hidden, int64_t C, const std::vector<int32_t>& c
   }
 }
 
-void SequenceClassificationLogits(const Model& m, const float* hidden,
+void SequenceClassificationLogits(const Encoder& m, const float* hidden,
                                   const std::vector<int32_t>& cu_seqlens,
                                   std::vector<float>* logits) {
   const int64_t C = m.config().hidden_size;
@@ -70,7 +70,7 @@ void SequenceClassificationLogits(const Model& m, const float* hidden,
   m.linear("classifier.weight").Forward(head.data(), B, logits->data());
 }
 
-void TokenClassificationLogits(const Model& m, const float* hidden, int64_t N,
+void TokenClassificationLogits(const Encoder& m, const float* hidden, int64_t N,
                                std::vector<float>* logits) {
   const int64_t C = m.config().hidden_size;
   std::vector<float> head(static_cast<size_t>(N * C));

@@ -7,15 +7,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/model.h"
+#include "model/encoder.h"
 
 namespace mbert {
 
 // head(x) for `rows` rows of x (rows, C) -> out (rows, C).
-void PredictionHead(const Model& m, const float* x, int64_t rows, float* out);
+void PredictionHead(const Encoder& m, const float* x, int64_t rows, float* out);
 
 // MLM logits (R, V) for the packed rows listed in `rows` (all N rows when `rows` is empty).
-void MaskedLmLogits(const Model& m, const float* hidden, int64_t N,
+void MaskedLmLogits(const Encoder& m, const float* hidden, int64_t N,
                     const std::vector<int32_t>& rows, std::vector<float>* logits);
 
 // Per-sequence pooling of (N, C) hidden states -> (B, C): kCls takes each sequence's first token,
@@ -24,12 +24,12 @@ void PoolSequences(const float* hidden, int64_t C, const std::vector<int32_t>& c
                    Pooling pooling, std::vector<float>* pooled);
 
 // ModernBertForSequenceClassification logits (B, K).
-void SequenceClassificationLogits(const Model& m, const float* hidden,
+void SequenceClassificationLogits(const Encoder& m, const float* hidden,
                                   const std::vector<int32_t>& cu_seqlens,
                                   std::vector<float>* logits);
 
 // ModernBertForTokenClassification logits (N, K).
-void TokenClassificationLogits(const Model& m, const float* hidden, int64_t N,
+void TokenClassificationLogits(const Encoder& m, const float* hidden, int64_t N,
                                std::vector<float>* logits);
 
 // Row-wise softmax in place over `cols` columns (for probabilities shown to users).

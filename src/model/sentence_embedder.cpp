@@ -20,6 +20,20 @@ Result<EmbedPooling> ParseEmbedPooling(const std::string& s) {
   return Status::Error("pooling '" + s + "' is not supported; use cls, mean, max or lasttoken");
 }
 
+const char* EmbedPoolingName(EmbedPooling p) {
+  switch (p) {
+    case EmbedPooling::kCls:
+      return "cls";
+    case EmbedPooling::kMean:
+      return "mean";
+    case EmbedPooling::kMax:
+      return "max";
+    case EmbedPooling::kLastToken:
+      return "lasttoken";
+  }
+  return "mean";
+}
+
 namespace {
 
 Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
@@ -31,8 +45,9 @@ Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
     if (mode == "mean") return EmbedPooling::kMean;
     if (mode == "max") return EmbedPooling::kMax;
     if (mode == "lasttoken") return EmbedPooling::kLastToken;
-    return Status::Error(path + ": pooling_mode '" + mode + "' is not supported (cls, mean, max, "
-                                "lasttoken)");
+    return Status::Error(path + ": pooling_mode '" + mode +
+                         "' is not supported (cls, mean, max, "
+                         "lasttoken)");
   }
   auto on = [&](const char* key) {
     auto it = j.find(key);
@@ -43,8 +58,9 @@ Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
   int modes = on("pooling_mode_cls_token") + on("pooling_mode_mean_tokens") +
               on("pooling_mode_max_tokens") + on("pooling_mode_lasttoken");
   if (modes != 1)
-    return Status::Error(path + ": exactly one pooling_mode_* must be true (concatenated pooling "
-                                "modes are not supported)");
+    return Status::Error(path +
+                         ": exactly one pooling_mode_* must be true (concatenated pooling "
+                         "modes are not supported)");
   if (on("pooling_mode_cls_token")) return EmbedPooling::kCls;
   if (on("pooling_mode_mean_tokens")) return EmbedPooling::kMean;
   if (on("pooling_mode_max_tokens")) return EmbedPooling::kMax;
@@ -56,7 +72,8 @@ Result<DenseModule> ReadDense(const std::string& dir) {
   MBERT_ASSIGN_OR_RETURN(nlohmann::json cfg, ReadJsonFile(cfg_path));
   DenseModule d;
   const std::string act = cfg.value("activation_function", "torch.nn.modules.activation.Tanh");
-  if (act == "torch.nn.modules.activation.Tanh") d.tanh = true;
+  if (act == "torch.nn.modules.activation.Tanh")
+    d.tanh = true;
   else if (act != "torch.nn.modules.linear.Identity")
     return Status::Error(cfg_path + ": activation_function '" + act +
                          "' is not supported (Identity or Tanh)");
@@ -102,8 +119,9 @@ Result<SentenceEmbedder> SentenceEmbedder::Load(const std::string& dir, const Mo
     const std::string sub = (fs::path(dir) / path).string();
     if (type.ends_with(".Transformer")) {
       if (!path.empty())
-        return Status::Error(modules + ": the Transformer module must live in the model "
-                                       "directory itself (path \"\")");
+        return Status::Error(modules +
+                             ": the Transformer module must live in the model "
+                             "directory itself (path \"\")");
     } else if (type.ends_with(".Pooling")) {
       MBERT_ASSIGN_OR_RETURN(e.pooling,
                              ReadPoolingConfig((fs::path(sub) / "config.json").string()));
@@ -130,12 +148,18 @@ int64_t SentenceEmbedder::output_dim(int64_t hidden_size) const {
 Status SentenceEmbedder::Embed(const float* hidden, int64_t C,
                                const std::vector<int32_t>& cu_seqlens, int dims,
                                std::vector<float>* out, int64_t* out_dim) const {
+  return Embed(hidden, C, cu_seqlens, dims, pooling, normalize, out, out_dim);
+}
+
+Status SentenceEmbedder::Embed(const float* hidden, int64_t C,
+                               const std::vector<int32_t>& cu_seqlens, int dims,
+                               EmbedPooling pooling, bool normalize, std::vector<float>* out,
+                               int64_t* out_dim) const {
   const int64_t B = static_cast<int64_t>(cu_seqlens.size()) - 1;
   std::vector<float> cur;
   if (pooling == EmbedPooling::kCls || pooling == EmbedPooling::kMean) {
-    PoolSequences(hidden, C, cu_seqlens, pooling == EmbedPooling::kCls ? Pooling::kCls
-                                                                       : Pooling::kMean,
-                  &cur);
+    PoolSequences(hidden, C, cu_seqlens,
+                  pooling == EmbedPooling::kCls ? Pooling::kCls : Pooling::kMean, &cur);
   } else {
     cur.assign(static_cast<size_t>(B * C), 0.0f);
     for (int64_t b = 0; b < B; ++b) {
@@ -168,8 +192,10 @@ Status SentenceEmbedder::Embed(const float* hidden, int64_t C,
     width = O;
   }
   if (dims < 0 || dims > width)
-    return Status::Error("--dims " + std::to_string(dims) + " must be between 1 and the "
-                         "embedding width " + std::to_string(width));
+    return Status::Error("--dims " + std::to_string(dims) +
+                         " must be between 1 and the "
+                         "embedding width " +
+                         std::to_string(width));
   const int64_t E = dims > 0 ? dims : width;
   out->resize(static_cast<size_t>(B * E));
   for (int64_t b = 0; b < B; ++b) {

@@ -8,11 +8,10 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "model/model.h"
+#include "mbert/types.h"
+#include "model/encoder.h"
 
 namespace mbert {
-
-enum class EmbedPooling { kCls, kMean, kMax, kLastToken };
 
 struct DenseModule {
   Tensor weight;  // (out, in)
@@ -36,8 +35,11 @@ class SentenceEmbedder {
   // (Matryoshka: truncate first, then normalise, as sentence-transformers' truncate_dim does).
   Status Embed(const float* hidden, int64_t C, const std::vector<int32_t>& cu_seqlens, int dims,
                std::vector<float>* out, int64_t* out_dim) const;
+  // The same with this call's pooling and normalisation instead of the members' (the Dense
+  // modules still apply).
+  Status Embed(const float* hidden, int64_t C, const std::vector<int32_t>& cu_seqlens, int dims,
+               EmbedPooling pooling, bool normalize, std::vector<float>* out,
+               int64_t* out_dim) const;
 };
-
-Result<EmbedPooling> ParseEmbedPooling(const std::string& s);
 
 }  // namespace mbert

@@ -68,7 +68,7 @@ void AddInto(float* dst, const float* src, size_t n) {
 }
 
 // MLM head on the labelled rows: ws->logits (R, V) = decoder(norm(gelu(dense(h[rows])))).
-Status RunHead(const Model& m, const PackedBatch& batch, MlmWorkspace* ws) {
+Status RunHead(const Encoder& m, const PackedBatch& batch, MlmWorkspace* ws) {
   const ModelConfig& c = m.config();
   const int64_t C = c.hidden_size, V = c.vocab_size;
   if (batch.labels.size() != batch.input_ids.size())
@@ -112,12 +112,12 @@ TensorTable ZeroGradsLike(const TensorTable& params) {
   return g;
 }
 
-Result<MlmStepResult> MlmEvaluate(Model& m, const PackedBatch& batch, MlmWorkspace* ws) {
+Result<MlmStepResult> MlmEvaluate(Encoder& m, const PackedBatch& batch, MlmWorkspace* ws) {
   if (m.config().architecture != Architecture::kMaskedLM)
     return Status::Error("MLM evaluation needs a ModernBertForMaskedLM model");
   MlmWorkspace local;
   if (ws == nullptr) ws = &local;
-  MBERT_RETURN_IF_ERROR(m.Forward(batch, &ws->hidden));
+  MBERT_RETURN_IF_ERROR(m.Forward(batch, ws->ctx, &ws->hidden));
   MBERT_RETURN_IF_ERROR(RunHead(m, batch, ws));
   MlmStepResult r;
   r.predicted = static_cast<int64_t>(ws->rows.size());
@@ -128,7 +128,7 @@ Result<MlmStepResult> MlmEvaluate(Model& m, const PackedBatch& batch, MlmWorkspa
   return r;
 }
 
-Result<MlmStepResult> MlmForwardBackward(Model& m, const PackedBatch& batch, TensorTable* grads,
+Result<MlmStepResult> MlmForwardBackward(Encoder& m, const PackedBatch& batch, TensorTable* grads,
                                          float grad_scale, MlmWorkspace* ws) {
   const ModelConfig& c = m.config();
   if (c.architecture != Architecture::kMaskedLM || !c.tie_word_embeddings)
@@ -142,7 +142,7 @@ Result<MlmStepResult> MlmForwardBackward(Model& m, const PackedBatch& batch, Ten
   const size_t NC = static_cast<size_t>(N * C);
 
   ForwardActivations& acts = ws->acts;
-  MBERT_RETURN_IF_ERROR(m.Forward(batch, &ws->hidden, &acts));
+  MBERT_RETURN_IF_ERROR(m.Forward(batch, ws->ctx, &ws->hidden, &acts));
   MBERT_RETURN_IF_ERROR(RunHead(m, batch, ws));
   const int64_t R = static_cast<int64_t>(ws->rows.size());
   const size_t RC = static_cast<size_t>(R * C);

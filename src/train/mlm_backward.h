@@ -6,7 +6,7 @@
 
 #include "batch/packed_batch.h"
 #include "core/tensor.h"
-#include "model/model.h"
+#include "model/encoder.h"
 
 namespace mbert {
 
@@ -14,6 +14,7 @@ namespace mbert {
 // multi-MB std::vector is an mmap whose pages fault in (and are zeroed by the kernel) on every
 // call, which cost ~10% of a small-model step. Contents are scratch; one per concurrent caller.
 struct MlmWorkspace {
+  ForwardContext ctx;  // the forward's scratch
   ForwardActivations acts;
   std::vector<float> hidden;                // (N, C) final hidden states
   std::vector<int32_t> rows, labels;        // (R) masked row index and its label
@@ -39,10 +40,10 @@ TensorTable ZeroGradsLike(const TensorTable& params);
 // micro-batches can be summed; the loss of each call is the mean over its own masked tokens.
 // `grad_scale` multiplies this call's gradients (e.g. tokens_in_microbatch / tokens_in_batch).
 // `ws` (optional) is reused between calls; without one, each call allocates its own.
-Result<MlmStepResult> MlmForwardBackward(Model& m, const PackedBatch& batch, TensorTable* grads,
+Result<MlmStepResult> MlmForwardBackward(Encoder& m, const PackedBatch& batch, TensorTable* grads,
                                          float grad_scale = 1.0f, MlmWorkspace* ws = nullptr);
 
 // Forward only: loss and accuracy on the labelled rows (evaluation).
-Result<MlmStepResult> MlmEvaluate(Model& m, const PackedBatch& batch, MlmWorkspace* ws = nullptr);
+Result<MlmStepResult> MlmEvaluate(Encoder& m, const PackedBatch& batch, MlmWorkspace* ws = nullptr);
 
 }  // namespace mbert

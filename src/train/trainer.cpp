@@ -62,10 +62,11 @@ Result<TrainConfig> TrainConfig::FromFile(const std::string& path) {
 Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& origin,
                                           const std::string& base) {
   if (!j.is_object()) return Status::Error(origin + ": training config must be a JSON object");
-  static const char* kKnown[] = {"output_dir", "init_from", "model", "tokenizer", "data", "seed",
-                                 "mlm_probability", "row_tokens", "rows", "batch_size_warmup",
-                                 "optimizer", "schedule", "max_steps", "log_every", "eval_every",
-                                 "eval_batches", "checkpoint_every", "threads"};
+  static const char* kKnown[] = {
+      "output_dir",   "init_from",        "model",      "tokenizer", "data",
+      "seed",         "mlm_probability",  "row_tokens", "rows",      "batch_size_warmup",
+      "optimizer",    "schedule",         "max_steps",  "log_every", "eval_every",
+      "eval_batches", "checkpoint_every", "threads"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
                      [&](const char* k) { return it.key() == k; }) == std::end(kKnown))
@@ -87,8 +88,9 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
     }
   }
   if (c.init_from.empty() == c.model_config.is_null())
-    return Status::Error(origin + ": give exactly one of 'init_from' (a checkpoint directory) "
-                                  "or 'model' (a config for a freshly initialised model)");
+    return Status::Error(origin +
+                         ": give exactly one of 'init_from' (a checkpoint directory) "
+                         "or 'model' (a config for a freshly initialised model)");
   MBERT_RETURN_IF_ERROR(Read(j, "tokenizer", &c.tokenizer_dir, origin));
   c.tokenizer_dir = Resolve(base, c.tokenizer_dir.empty() ? c.init_from : c.tokenizer_dir);
   if (c.tokenizer_dir.empty()) return Status::Error(origin + ": 'tokenizer' directory is required");
@@ -110,14 +112,17 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
   MBERT_RETURN_IF_ERROR(Read(j, "rows", &c.rows, origin));
   if (auto bw = j.find("batch_size_warmup"); bw != j.end()) {
     MBERT_RETURN_IF_ERROR(Read(*bw, "min_rows", &c.min_rows, origin + " batch_size_warmup"));
-    MBERT_RETURN_IF_ERROR(Read(*bw, "tokens", &c.batch_warmup_tokens, origin + " batch_size_warmup"));
+    MBERT_RETURN_IF_ERROR(
+        Read(*bw, "tokens", &c.batch_warmup_tokens, origin + " batch_size_warmup"));
   }
   const json opt = j.value("optimizer", json::object());
   MBERT_RETURN_IF_ERROR(Read(opt, "lr", &c.lr, origin + " optimizer"));
-  MBERT_RETURN_IF_ERROR(Read(opt, "weight_decay", &c.optimizer.weight_decay, origin + " optimizer"));
+  MBERT_RETURN_IF_ERROR(
+      Read(opt, "weight_decay", &c.optimizer.weight_decay, origin + " optimizer"));
   MBERT_RETURN_IF_ERROR(Read(opt, "eps", &c.optimizer.eps, origin + " optimizer"));
   if (auto b = opt.find("betas"); b != opt.end()) {
-    if (!b->is_array() || b->size() != 2) return Status::Error(origin + ": optimizer.betas must be [b1, b2]");
+    if (!b->is_array() || b->size() != 2)
+      return Status::Error(origin + ": optimizer.betas must be [b1, b2]");
     c.optimizer.beta1 = (*b)[0].get<double>();
     c.optimizer.beta2 = (*b)[1].get<double>();
   }
@@ -164,8 +169,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
     latest = config.output_dir + "/" + l.value();
   }
   if (!latest.empty() || !config.init_from.empty()) {
-    MBERT_ASSIGN_OR_RETURN(Model m, Model::Load(latest.empty() ? config.init_from : latest));
-    t->model_ = std::make_unique<Model>(std::move(m));
+    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(latest.empty() ? config.init_from : latest));
+    t->model_ = std::make_unique<Encoder>(std::move(m));
   } else {
     json mc = config.model_config;
     mc["architectures"] = {"ModernBertForMaskedLM"};
@@ -174,8 +179,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
     TensorTable params;
     for (const ParamSpec& p : ExpectedParams(c)) params.emplace(p.name, Tensor(p.shape));
     MBERT_RETURN_IF_ERROR(MegatronInit(c, config.seed, &params));
-    MBERT_ASSIGN_OR_RETURN(Model m, Model::FromParams(c, std::move(params)));
-    t->model_ = std::make_unique<Model>(std::move(m));
+    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::FromParams(c, std::move(params)));
+    t->model_ = std::make_unique<Encoder>(std::move(m));
   }
   const ModelConfig& mc = t->model_->config();
   if (mc.architecture != Architecture::kMaskedLM)
@@ -190,9 +195,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   MBERT_ASSIGN_OR_RETURN(LrSchedule sch, LrSchedule::Create(config.schedule));
   t->schedule_ = sch;
   if (config.batch_warmup_tokens > 0) {
-    MBERT_ASSIGN_OR_RETURN(BatchSizeWarmup bw, BatchSizeWarmup::Create(
-                                                   config.min_rows, config.rows,
-                                                   config.batch_warmup_tokens));
+    MBERT_ASSIGN_OR_RETURN(BatchSizeWarmup bw, BatchSizeWarmup::Create(config.min_rows, config.rows,
+                                                                       config.batch_warmup_tokens));
     t->batch_warmup_ = bw;
   }
   t->mask_rng_ = Rng::ForStream(config.seed, "mlm-masking");
@@ -205,10 +209,10 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   po.buffer_size = 5 * po.source_batch_size;
   po.pad_token_id = mc.pad_token_id;
   Trainer* self = t.get();
-  MBERT_ASSIGN_OR_RETURN(GreedyBestFitPacker packer,
-                         GreedyBestFitPacker::Create(
-                             [self](std::vector<int32_t>* out) { return self->NextDocument(out); },
-                             po));
+  MBERT_ASSIGN_OR_RETURN(
+      GreedyBestFitPacker packer,
+      GreedyBestFitPacker::Create(
+          [self](std::vector<int32_t>* out) { return self->NextDocument(out); }, po));
   t->packer_ = std::move(packer);
   t->grads_ = ZeroGradsLike(t->model_->params());
 
@@ -342,8 +346,8 @@ Status Trainer::SaveCheckpoint() {
   st["data_rng"] = RngToJson(data_rng_);
   st["packer_buffer"] = packer_->SaveBuffer();
   const PackerStats& ps = packer_->stats();
-  st["packer_stats"] = {ps.batches, ps.seqs_consumed, ps.seqs_emitted, ps.real_tokens, ps.slots,
-                        ps.truncated};
+  st["packer_stats"] = {ps.batches,     ps.seqs_consumed, ps.seqs_emitted,
+                        ps.real_tokens, ps.slots,         ps.truncated};
   MBERT_RETURN_IF_ERROR(WriteFileAtomic(tmp_dir + "/trainer_state.json", st.dump()));
   // Publish: rename the finished directory into place, then atomically repoint `latest`. A crash
   // before the rename leaves only a .tmp directory; the previous checkpoint stays intact.
@@ -376,12 +380,15 @@ Status Trainer::Restore(const std::string& dir) {
     packer_->RestoreBuffer(st.at("packer_buffer").get<std::vector<std::vector<int32_t>>>(), stats);
     StableAdamWState os;
     os.step = st.at("optimizer_step").get<int64_t>();
-    MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(dir + "/optimizer.safetensors"));
+    MBERT_ASSIGN_OR_RETURN(SafetensorsFile f,
+                           SafetensorsFile::Open(dir + "/optimizer.safetensors"));
     for (const TensorView& v : f.tensors()) {
       Tensor t(v.shape);
       MBERT_RETURN_IF_ERROR(ConvertToFloat(v, t.data(), f.path()));
-      if (v.name.rfind("exp_avg_sq.", 0) == 0) os.exp_avg_sq.emplace(v.name.substr(11), std::move(t));
-      else if (v.name.rfind("exp_avg.", 0) == 0) os.exp_avg.emplace(v.name.substr(8), std::move(t));
+      if (v.name.rfind("exp_avg_sq.", 0) == 0)
+        os.exp_avg_sq.emplace(v.name.substr(11), std::move(t));
+      else if (v.name.rfind("exp_avg.", 0) == 0)
+        os.exp_avg.emplace(v.name.substr(8), std::move(t));
     }
     MBERT_RETURN_IF_ERROR(optimizer_->LoadState(std::move(os), model_->params()));
   } catch (const json::exception& e) {
@@ -395,9 +402,9 @@ Status Trainer::Run() {
   fs::create_directories(cfg_.output_dir, ec);
   if (ec) return Status::Error(cfg_.output_dir + ": cannot create: " + ec.message());
   std::ofstream metrics(cfg_.output_dir + "/metrics.jsonl", std::ios::app);
-  std::cerr << "training " << model_->num_parameters() << " parameters on "
-            << data_.train.size() << " documents (" << data_.train_tokens << " tokens), "
-            << data_.eval.size() << " held out; " << omp_get_max_threads() << " threads\n";
+  std::cerr << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
+            << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
+            << " held out; " << omp_get_max_threads() << " threads\n";
   auto write = [&](const json& j) {
     metrics << j.dump() << "\n";
     metrics.flush();
@@ -415,8 +422,13 @@ Status Trainer::Run() {
     window_seconds += sm.seconds;
     total_seconds += sm.seconds;
     window_tokens += sm.tokens;
-    write({{"step", sm.step}, {"loss", sm.loss}, {"lr", sm.lr}, {"rows", sm.rows},
-           {"tokens", sm.tokens}, {"tokens_seen", tokens_seen_}, {"seconds", sm.seconds}});
+    write({{"step", sm.step},
+           {"loss", sm.loss},
+           {"lr", sm.lr},
+           {"rows", sm.rows},
+           {"tokens", sm.tokens},
+           {"tokens_seen", tokens_seen_},
+           {"seconds", sm.seconds}});
     if (sm.step % cfg_.log_every == 0 || sm.step == cfg_.max_steps) {
       const double eta = total_seconds / static_cast<double>(step_ - start_step) *
                          static_cast<double>(cfg_.max_steps - step_);

@@ -13,7 +13,7 @@
 #include "batch/packer.h"
 #include "batch/rng.h"
 #include "mbert/tokenizer.h"
-#include "model/model.h"
+#include "model/encoder.h"
 #include "train/mlm_backward.h"
 #include "train/schedule.h"
 #include "train/stable_adamw.h"
@@ -81,7 +81,7 @@ class Trainer {
 
   int64_t step() const { return step_; }
   int64_t tokens_seen() const { return tokens_seen_; }
-  Model& model() { return *model_; }
+  Encoder& model() { return *model_; }
 
  private:
   Trainer() = default;
@@ -89,7 +89,7 @@ class Trainer {
   Status Restore(const std::string& checkpoint_dir);
 
   TrainConfig cfg_;
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<Encoder> model_;
   std::optional<Tokenizer> tokenizer_;
   TextDataset data_;
   std::optional<StableAdamW> optimizer_;

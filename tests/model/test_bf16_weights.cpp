@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "model/encoder.h"
 #include "model/heads.h"
-#include "model/model.h"
 #include "model/weights.h"
 #include "ops/cpu/bf16.h"
 #include "test_util.h"
@@ -82,17 +82,18 @@ TEST(Bf16Conversion, ExpansionIsExact) {
   }
 }
 
-Model LoadModel(const std::string& dir, WeightDtype dtype) {
+Encoder LoadModel(const std::string& dir, WeightDtype dtype) {
   LoadOptions opts;
   opts.dtype = dtype;
-  auto m = Model::Load(dir, opts);
+  auto m = Encoder::Load(dir, opts);
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::move(m).value();
 }
 
-std::vector<float> Hidden(Model& m, const PackedBatch& batch) {
+std::vector<float> Hidden(Encoder& m, const PackedBatch& batch) {
   std::vector<float> hidden;
-  Status st = m.Forward(batch, &hidden);
+  ForwardContext ctx;
+  Status st = m.Forward(batch, ctx, &hidden);
   EXPECT_TRUE(st.ok()) << st.message();
   return hidden;
 }
@@ -110,8 +111,8 @@ double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 // tiny-mlm is stored in BF16: rounding is the identity, so bf16 storage must change nothing.
 TEST(Bf16Weights, Bf16CheckpointIsBitExact) {
   const std::string dir = testing::TestDataDir() + "/tiny-mlm";
-  Model f32 = LoadModel(dir, WeightDtype::kF32);
-  Model bf16 = LoadModel(dir, WeightDtype::kBF16);
+  Encoder f32 = LoadModel(dir, WeightDtype::kF32);
+  Encoder bf16 = LoadModel(dir, WeightDtype::kBF16);
   EXPECT_EQ(bf16.weight_dtype(), WeightDtype::kBF16);
   EXPECT_TRUE(bf16.linear("decoder.weight").bf16());
   const Golden g = LoadGolden(dir);
@@ -127,7 +128,7 @@ TEST(Bf16Weights, Bf16CheckpointIsBitExact) {
 }
 
 // fp32 weights with every 2-D parameter rounded to bf16 and back: what a bf16 model computes.
-Model RoundedF32Model(const std::string& dir) {
+Encoder RoundedF32Model(const std::string& dir) {
   auto c = ModelConfig::FromFile(dir + "/config.json");
   EXPECT_TRUE(c.ok()) << c.status().message();
   auto params = LoadWeights(dir, c.value());
@@ -136,7 +137,7 @@ Model RoundedF32Model(const std::string& dir) {
     if (t.ndim() != 2) continue;
     for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = Bf16ToFloat(FloatToBf16(t.data()[i]));
   }
-  auto m = Model::FromParams(std::move(c).value(), std::move(params).value());
+  auto m = Encoder::FromParams(std::move(c).value(), std::move(params).value());
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::move(m).value();
 }
@@ -149,9 +150,9 @@ class Bf16RoundedCheckpoint : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Bf16RoundedCheckpoint, MatchesRoundedF32AndStaysNearF32) {
   const std::string dir = testing::TestDataDir() + "/" + GetParam();
-  Model f32 = LoadModel(dir, WeightDtype::kF32);
-  Model bf16 = LoadModel(dir, WeightDtype::kBF16);
-  Model rounded = RoundedF32Model(dir);
+  Encoder f32 = LoadModel(dir, WeightDtype::kF32);
+  Encoder bf16 = LoadModel(dir, WeightDtype::kBF16);
+  Encoder rounded = RoundedF32Model(dir);
   const Golden g = LoadGolden(dir);
   const std::vector<float> h32 = Hidden(f32, g.batch), h16 = Hidden(bf16, g.batch),
                            hr = Hidden(rounded, g.batch);
@@ -179,8 +180,8 @@ INSTANTIATE_TEST_SUITE_P(Checkpoints, Bf16RoundedCheckpoint,
 
 TEST(Bf16Weights, HalfTheWeightBytes) {
   const std::string dir = testing::TestDataDir() + "/tiny-mlm";
-  Model f32 = LoadModel(dir, WeightDtype::kF32);
-  Model bf16 = LoadModel(dir, WeightDtype::kBF16);
+  Encoder f32 = LoadModel(dir, WeightDtype::kF32);
+  Encoder bf16 = LoadModel(dir, WeightDtype::kBF16);
   ASSERT_EQ(bf16.num_parameters(), f32.num_parameters());
   int64_t n2d = 0, n1d = 0;
   for (const auto& [name, t] : f32.params()) (t.ndim() == 2 ? n2d : n1d) += t.numel();
@@ -215,9 +216,9 @@ TEST(Bf16Weights, FromParamsMatchesLoad) {
   ASSERT_TRUE(params.ok());
   LoadOptions opts;
   opts.dtype = WeightDtype::kBF16;
-  auto from = Model::FromParams(c.value(), std::move(params).value(), opts);
+  auto from = Encoder::FromParams(c.value(), std::move(params).value(), opts);
   ASSERT_TRUE(from.ok()) << from.status().message();
-  Model loaded = LoadModel(dir, WeightDtype::kBF16);
+  Encoder loaded = LoadModel(dir, WeightDtype::kBF16);
   ASSERT_EQ(from->bf16_params().size(), loaded.bf16_params().size());
   for (const auto& [name, t] : loaded.bf16_params()) {
     const Bf16Tensor& u = from->bf16_params().at(name);
@@ -226,11 +227,12 @@ TEST(Bf16Weights, FromParamsMatchesLoad) {
 }
 
 TEST(Bf16Weights, TrainingIsAnError) {
-  Model bf16 = LoadModel(testing::TestDataDir() + "/tiny-mlm", WeightDtype::kBF16);
+  Encoder bf16 = LoadModel(testing::TestDataDir() + "/tiny-mlm", WeightDtype::kBF16);
   const Golden g = LoadGolden(testing::TestDataDir() + "/tiny-mlm");
   std::vector<float> hidden;
   ForwardActivations acts;
-  Status st = bf16.Forward(g.batch, &hidden, &acts);
+  ForwardContext ctx;
+  Status st = bf16.Forward(g.batch, ctx, &hidden, &acts);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("inference-only"), std::string::npos) << st.message();
   EXPECT_DEATH(bf16.RefreshWeights(), "inference only");

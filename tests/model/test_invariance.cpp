@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "model/model.h"
+#include "model/encoder.h"
 #include "test_util.h"
 
 namespace mbert {
@@ -27,10 +27,9 @@ std::vector<int32_t> RandomIds(int n, uint32_t seed, int32_t vocab) {
 }
 
 TEST(Invariance, AloneEqualsPacked) {
-  auto m = Model::Load(testing::TestDataDir() + "/tiny-mlm");
+  auto m = Encoder::Load(testing::TestDataDir() + "/tiny-mlm");
   ASSERT_TRUE(m.ok()) << m.status().message();
   const int32_t V = static_cast<int32_t>(m->config().vocab_size);
-  const int64_t C = m->config().hidden_size;
   // Lengths around the local window (16 → W = 8) and a long one.
   const std::vector<int> lens = {1, 8, 9, 17, 33, 100};
   for (size_t target = 0; target < lens.size(); ++target) {
@@ -39,27 +38,30 @@ TEST(Invariance, AloneEqualsPacked) {
       seqs.push_back(RandomIds(lens[i], 17u + static_cast<uint32_t>(i), V));
     // Record every stage of both runs so a failure names the first stage that differs.
     std::vector<std::pair<std::string, std::vector<float>>> alone_taps, packed_taps;
-    auto recorder = [](auto* out, int64_t n, int64_t off) {
-      return [out, n, off](int layer, const char* stage, const float* data) {
-        out->emplace_back(std::to_string(layer) + "." + stage,
-                          std::vector<float>(data + off, data + off + n));
+    // Every stage of the forward, cut to the target sequence's rows [row0, row0 + len).
+    auto recorder = [](auto* out, int64_t len, int64_t row0) {
+      return [out, len, row0](const Stage& s) {
+        const float* begin = s.data + row0 * s.cols;
+        out->emplace_back(std::to_string(s.layer) + "." + s.name,
+                          std::vector<float>(begin, begin + len * s.cols));
       };
     };
     PackedBatch all = PackedBatch::FromSequences(seqs);
-    const int64_t n = lens[target] * C, off = all.cu_seqlens[target] * C;
+    const int64_t len = lens[target], row0 = all.cu_seqlens[target];
     std::vector<float> alone, packed;
-    ASSERT_TRUE(m->Forward(PackedBatch::FromSequences({seqs[target]}), &alone, nullptr,
-                           recorder(&alone_taps, n, 0))
-                    .ok());
-    ASSERT_TRUE(m->Forward(all, &packed, nullptr, recorder(&packed_taps, n, off)).ok());
+    ForwardContext alone_ctx, packed_ctx;
+    alone_ctx.hook = recorder(&alone_taps, len, 0);
+    packed_ctx.hook = recorder(&packed_taps, len, row0);
+    ASSERT_TRUE(m->Forward(PackedBatch::FromSequences({seqs[target]}), alone_ctx, &alone).ok());
+    ASSERT_TRUE(m->Forward(all, packed_ctx, &packed).ok());
     ASSERT_EQ(alone_taps.size(), packed_taps.size());
     for (size_t i = 0; i < alone_taps.size(); ++i) {
       const auto& a = alone_taps[i].second;
       const auto& p = packed_taps[i].second;
       double scale = 0.0;
       for (float v : a) scale = std::max(scale, static_cast<double>(std::fabs(v)));
-      const auto r = testing::AllClose(p.data(), a.data(), static_cast<int64_t>(a.size()),
-                                       1e-5 * scale, 1e-5);
+      const auto r =
+          testing::AllClose(p.data(), a.data(), static_cast<int64_t>(a.size()), 1e-5 * scale, 1e-5);
       if (!r.ok) {
         ADD_FAILURE() << "sequence " << target << " (length " << lens[target]
                       << ") differs alone vs packed, first at stage " << alone_taps[i].first

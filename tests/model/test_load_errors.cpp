@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "core/file_io.h"
-#include "model/model.h"
+#include "model/encoder.h"
 #include "model/weights.h"
 #include "test_util.h"
 
@@ -15,8 +15,12 @@ namespace fs = std::filesystem;
 
 ModelConfig TinyConfig() {
   nlohmann::json j = {{"architectures", {"ModernBertForMaskedLM"}},
-                      {"hidden_size", 16}, {"num_attention_heads", 2}, {"num_hidden_layers", 2},
-                      {"intermediate_size", 5}, {"vocab_size", 50}, {"pad_token_id", 0},
+                      {"hidden_size", 16},
+                      {"num_attention_heads", 2},
+                      {"num_hidden_layers", 2},
+                      {"intermediate_size", 5},
+                      {"vocab_size", 50},
+                      {"pad_token_id", 0},
                       {"local_attention", 4}};
   return ModelConfig::FromJson(j, "config.json").value();
 }
@@ -46,21 +50,22 @@ std::string WriteModel(const std::string& name, const ModelConfig& c, const Tens
 TEST(LoadErrors, SaveThenLoadRoundTrips) {
   ModelConfig c = TinyConfig();
   const std::string dir = WriteModel("ok", c, TinyParams(c));
-  auto m = Model::Load(dir);
+  auto m = Encoder::Load(dir);
   ASSERT_TRUE(m.ok()) << m.status().message();
-  EXPECT_EQ(m->num_parameters(), 50 * 16 + 16 + (3 * 16 * 16 + 16 * 16 + 16 + 10 * 16 + 16 * 5) * 2 +
-                                     16 + 16 * 16 + 16 + 50 + 16);
+  EXPECT_EQ(m->num_parameters(), 50 * 16 + 16 +
+                                     (3 * 16 * 16 + 16 * 16 + 16 + 10 * 16 + 16 * 5) * 2 + 16 +
+                                     16 * 16 + 16 + 50 + 16);
 }
 
 TEST(LoadErrors, MissingDirectoryAndFiles) {
-  auto m = Model::Load("/nonexistent/model");
+  auto m = Encoder::Load("/nonexistent/model");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("/nonexistent/model/config.json"), std::string::npos);
 
   ModelConfig c = TinyConfig();
   const std::string dir = WriteModel("noweights", c, TinyParams(c));
   fs::remove(dir + "/model.safetensors");
-  m = Model::Load(dir);
+  m = Encoder::Load(dir);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("no model.safetensors"), std::string::npos)
       << m.status().message();
@@ -74,7 +79,7 @@ TEST(LoadErrors, MissingTensorNamesIt) {
   smaller.architecture_name = "ModernBertModel";
   const std::string dir = WriteModel("missing", smaller, t);
   EXPECT_TRUE(WriteFileAtomic(dir + "/config.json", c.ToJson().dump()).ok());
-  auto m = Model::Load(dir);
+  auto m = Encoder::Load(dir);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("missing tensor 'head.dense.weight'"), std::string::npos)
       << m.status().message();
@@ -86,7 +91,7 @@ TEST(LoadErrors, MisShapedTensorSaysExpectedAndFound) {
   nlohmann::json j = c.ToJson();
   j["intermediate_size"] = 6;  // checkpoint has 5
   EXPECT_TRUE(WriteFileAtomic(dir + "/config.json", j.dump()).ok());
-  auto m = Model::Load(dir);
+  auto m = Encoder::Load(dir);
   ASSERT_FALSE(m.ok());
   const std::string& msg = m.status().message();
   EXPECT_NE(msg.find("model.layers.0.mlp.Wi.weight"), std::string::npos) << msg;
@@ -99,7 +104,7 @@ TEST(LoadErrors, TruncatedSafetensors) {
   const std::string dir = WriteModel("trunc", c, TinyParams(c));
   const auto size = fs::file_size(dir + "/model.safetensors");
   fs::resize_file(dir + "/model.safetensors", size / 2);
-  auto m = Model::Load(dir);
+  auto m = Encoder::Load(dir);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("model.safetensors"), std::string::npos);
   EXPECT_NE(m.status().message().find("truncated"), std::string::npos) << m.status().message();
@@ -107,16 +112,17 @@ TEST(LoadErrors, TruncatedSafetensors) {
 
 TEST(LoadErrors, BadInputsToForward) {
   ModelConfig c = TinyConfig();
-  auto m = Model::FromParams(c, TinyParams(c));
+  auto m = Encoder::FromParams(c, TinyParams(c));
   ASSERT_TRUE(m.ok());
   std::vector<float> h;
-  Status st = m->Forward(PackedBatch::FromSequences({{1, 2, 50}}), &h);
+  ForwardContext ctx;
+  Status st = m->Forward(PackedBatch::FromSequences({{1, 2, 50}}), ctx, &h);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("token id 50"), std::string::npos) << st.message();
-  st = m->Forward(PackedBatch::FromSequences({}), &h);
+  st = m->Forward(PackedBatch::FromSequences({}), ctx, &h);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("empty"), std::string::npos) << st.message();
-  EXPECT_TRUE(m->Forward(PackedBatch::FromSequences({{1, 2, 49}}), &h).ok());
+  EXPECT_TRUE(m->Forward(PackedBatch::FromSequences({{1, 2, 49}}), ctx, &h).ok());
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "model/model.h"
+#include "model/encoder.h"
 #include "test_util.h"
 
 namespace mbert {
@@ -21,31 +21,20 @@ std::string Env(const char* k, const char* def) {
 void RunShape(const std::string& shape) {
   const std::string dir = Env("MBERT_BUILD_DIR", "build") + "/slow-parity-" + shape;
   if (!fs::exists(dir + "/goldens.safetensors")) {
-    const std::string cmd = Env("MBERT_PYTHON", "/work/venv/bin/python") + " " +
-                            Env("MBERT_SOURCE_DIR", ".") +
-                            "/tools/golden/make_slow_parity.py --shape " + shape +
-                            " --seqlens 512,8192 --out " + dir;
+    const std::string cmd =
+        Env("MBERT_PYTHON", "/work/venv/bin/python") + " " + Env("MBERT_SOURCE_DIR", ".") +
+        "/tools/golden/make_slow_parity.py --shape " + shape + " --seqlens 512,8192 --out " + dir;
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "failed: " << cmd;
   }
-  auto m = Model::Load(dir);
+  auto m = Encoder::Load(dir);
   ASSERT_TRUE(m.ok()) << m.status().message();
   auto f = SafetensorsFile::Open(dir + "/goldens.safetensors");
   ASSERT_TRUE(f.ok()) << f.status().message();
   PackedBatch batch = testing::BatchFromGolden(testing::ReadInts(f.value(), "input_ids"),
                                                testing::ReadInts(f.value(), "cu_seqlens"));
   const int64_t N = batch.num_tokens(), C = m->config().hidden_size;
-  std::vector<std::pair<std::string, std::vector<float>>> taps;
-  TapFn tap = [&](int layer, const char* stage, const float* data) {
-    const std::string s = stage;
-    std::string name = s == "embeddings" ? "hidden_states.0"
-                       : s == "hidden"   ? "hidden_states." + std::to_string(layer + 1)
-                       : s == "final_norm"
-                           ? "last_hidden_state"
-                           : "layers." + std::to_string(layer) + "." + s;
-    taps.emplace_back(name, std::vector<float>(data, data + N * C));
-  };
   std::vector<float> hidden;
-  ASSERT_TRUE(m->Forward(batch, &hidden, nullptr, tap).ok());
+  const auto taps = testing::GoldenStages(m.value(), batch, &hidden);
   for (const auto& [name, ours] : taps) {
     if (f->Find(name) == nullptr) continue;
     std::vector<float> ref = testing::ReadFloats(f.value(), name);

@@ -10,6 +10,7 @@
 
 #include "batch/packed_batch.h"
 #include "core/safetensors.h"
+#include "model/encoder.h"
 
 namespace mbert::testing {
 
@@ -80,6 +81,48 @@ inline Golden LoadGolden(const std::string& dir) {
   Golden g{std::move(f).value(), {}};
   g.batch = BatchFromGolden(ReadInts(g.file, "input_ids"), ReadInts(g.file, "cu_seqlens"));
   return g;
+}
+
+// Runs the real (inference) forward once with a stage hook and returns, in forward order, the
+// stages under the names tools/golden writes: hidden_states.0, then per layer i
+// layers.i.attn_out, layers.i.mlp_out and hidden_states.{i+1}, then last_hidden_state (3L + 2
+// entries, each (N, C)). The forward accumulates the Wo GEMMs into the residual stream, so the
+// sublayer outputs are recovered as differences of consecutive residual streams, in double:
+// attn_out = attn_residual - previous hidden, mlp_out = hidden - attn_residual.
+inline std::vector<std::pair<std::string, std::vector<float>>> GoldenStages(
+    const Encoder& m, const PackedBatch& batch, std::vector<float>* hidden) {
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  std::vector<float> prev, attn_residual;
+  auto diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    std::vector<float> d(a.size());
+    for (size_t k = 0; k < a.size(); ++k)
+      d[k] = static_cast<float>(static_cast<double>(a[k]) - static_cast<double>(b[k]));
+    return d;
+  };
+  ForwardContext ctx;
+  ctx.hook = [&](const Stage& s) {
+    const std::string name = s.name;
+    if (name != "embeddings" && name != "attn_residual" && name != "hidden" && name != "final_norm")
+      return;
+    std::vector<float> v(s.data, s.data + s.rows * s.cols);
+    const std::string layer = std::to_string(s.layer);
+    if (name == "embeddings") {
+      out.emplace_back("hidden_states.0", v);
+      prev = std::move(v);
+    } else if (name == "attn_residual") {
+      out.emplace_back("layers." + layer + ".attn_out", diff(v, prev));
+      attn_residual = std::move(v);
+    } else if (name == "hidden") {
+      out.emplace_back("layers." + layer + ".mlp_out", diff(v, attn_residual));
+      out.emplace_back("hidden_states." + std::to_string(s.layer + 1), v);
+      prev = std::move(v);
+    } else {
+      out.emplace_back("last_hidden_state", std::move(v));
+    }
+  };
+  Status st = m.Forward(batch, ctx, hidden);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return out;
 }
 
 }  // namespace mbert::testing

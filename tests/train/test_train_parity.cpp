@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/safetensors.h"
-#include "model/model.h"
+#include "model/encoder.h"
 #include "train/mlm_backward.h"
 #include "train/stable_adamw.h"
 
@@ -42,13 +42,13 @@ double RelErr(const float* a, const std::vector<float>& b) {
 }
 
 struct Fixture {
-  Model model;
+  Encoder model;
   SafetensorsFile golden;
   PackedBatch batch;
 };
 
 Fixture Load() {
-  auto m = Model::Load(Dir());
+  auto m = Encoder::Load(Dir());
   EXPECT_TRUE(m.ok()) << m.status().message();
   auto g = SafetensorsFile::Open(Dir() + "/goldens.safetensors");
   EXPECT_TRUE(g.ok()) << g.status().message();

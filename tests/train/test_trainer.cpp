@@ -31,8 +31,12 @@ TrainConfig TinyConfig(const std::string& out, int64_t steps) {
   nlohmann::json j = {
       {"output_dir", out},
       {"model",
-       {{"hidden_size", 32}, {"intermediate_size", 48}, {"num_hidden_layers", 3},
-        {"num_attention_heads", 2}, {"local_attention", 16}, {"vocab_size", 50368}}},
+       {{"hidden_size", 32},
+        {"intermediate_size", 48},
+        {"num_hidden_layers", 3},
+        {"num_attention_heads", 2},
+        {"local_attention", 16},
+        {"vocab_size", 50368}}},
       {"tokenizer", SharedDir() + "/data/modernbert-base"},
       {"data", {{"train", {dir + "/corpus.txt"}}, {"max_seq_len", 128}, {"eval_every", 20}}},
       {"seed", 5},
@@ -98,7 +102,7 @@ TEST(Trainer, LossFallsAndCheckpointLoads) {
   std::string name;
   latest >> name;
   EXPECT_EQ(name, "checkpoint-30");
-  auto m = Model::Load(out + "/" + name);
+  auto m = Encoder::Load(out + "/" + name);
   ASSERT_TRUE(m.ok()) << m.status().message();
   for (const auto& [n, p] : t.value()->model().params())
     EXPECT_EQ(0, std::memcmp(p.data(), m->param(n).data(), sizeof(float) * p.numel())) << n;
@@ -117,7 +121,9 @@ TEST(Trainer, PreTokenizedShardsAreDocuments) {
     ids.push_back(50282);
     cu.push_back(static_cast<int32_t>(ids.size()));
   }
-  ASSERT_TRUE(WriteInt32Safetensors(out + "/shard.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}}).ok());
+  ASSERT_TRUE(
+      WriteInt32Safetensors(out + "/shard.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}})
+          .ok());
   TrainConfig c = TinyConfig(out + "/run", 8);
   c.data.files = {out + "/shard.safetensors"};
   c.data.eval_every = 10;
@@ -127,7 +133,9 @@ TEST(Trainer, PreTokenizedShardsAreDocuments) {
   EXPECT_GT(t.value()->tokens_seen(), 0);
   // A shard with an id outside the vocabulary is rejected with a clear error.
   ids[5] = 60000;
-  ASSERT_TRUE(WriteInt32Safetensors(out + "/bad.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}}).ok());
+  ASSERT_TRUE(
+      WriteInt32Safetensors(out + "/bad.safetensors", {{"input_ids", ids}, {"cu_seqlens", cu}})
+          .ok());
   c.data.files = {out + "/bad.safetensors"};
   auto bad = Trainer::Create(c, false);
   ASSERT_FALSE(bad.ok());

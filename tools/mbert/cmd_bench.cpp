@@ -18,10 +18,12 @@
 #include "command.h"
 #include "core/file_io.h"
 #include "core/safetensors.h"
-#include "model/model.h"
+#include "model/encoder.h"
 #include "model/weights.h"
 #include "ops/cpu/gemm.h"
 #include "runner.h"
+#include "tasks/model_impl.h"
+#include "tasks/run.h"
 #include "train/init.h"
 
 #ifndef MBERT_GIT_COMMIT
@@ -68,31 +70,50 @@ std::string MachineName() {
 }
 
 json ShapeConfig(const std::string& shape) {
-  json j = {{"architectures", {"ModernBertModel"}}, {"model_type", "modernbert"},
-            {"vocab_size", 50368}, {"pad_token_id", 50283}, {"local_attention", 128},
-            {"global_attn_every_n_layers", 3}, {"global_rope_theta", 160000.0},
-            {"local_rope_theta", 10000.0}, {"max_position_embeddings", 8192}};
+  json j = {{"architectures", {"ModernBertModel"}},
+            {"model_type", "modernbert"},
+            {"vocab_size", 50368},
+            {"pad_token_id", 50283},
+            {"local_attention", 128},
+            {"global_attn_every_n_layers", 3},
+            {"global_rope_theta", 160000.0},
+            {"local_rope_theta", 10000.0},
+            {"max_position_embeddings", 8192}};
   if (shape == "large") {
-    j.update({{"hidden_size", 1024}, {"intermediate_size", 2624}, {"num_hidden_layers", 28},
+    j.update({{"hidden_size", 1024},
+              {"intermediate_size", 2624},
+              {"num_hidden_layers", 28},
               {"num_attention_heads", 16}});
   } else if (shape == "tiny") {
-    j.update({{"hidden_size", 64}, {"intermediate_size", 96}, {"num_hidden_layers", 4},
+    j.update({{"hidden_size", 64},
+              {"intermediate_size", 96},
+              {"num_hidden_layers", 4},
               {"num_attention_heads", 4}});
   } else {
-    j.update({{"hidden_size", 768}, {"intermediate_size", 1152}, {"num_hidden_layers", 22},
+    j.update({{"hidden_size", 768},
+              {"intermediate_size", 1152},
+              {"num_hidden_layers", 22},
               {"num_attention_heads", 12}});
   }
   return j;
 }
 
+Status CreateModel(const Options& o, const std::string& dir);
+
 // DIR/model is always written in fp32, so peers load the same weights whatever --dtype is;
-// `created` tells whether this run made it (its fp32 table then counts in the peak RSS).
-Result<Model> LoadOrCreateModel(const Options& o, bool* created) {
+// `created` tells whether this run made it (its fp32 table then counts in the peak RSS). The model
+// is then loaded from DIR/model through the public API, as every user of mbert loads one.
+Result<std::shared_ptr<const Model>> LoadOrCreateModel(const Options& o, bool* created) {
   const std::string dir = o.out + "/model";
   LoadOptions lo;
   MBERT_ASSIGN_OR_RETURN(lo.dtype, ParseWeightDtype(o.dtype));
   *created = !FileExists(dir + "/config.json");
-  if (!*created) return Model::Load(dir, lo);
+  if (*created) MBERT_RETURN_IF_ERROR(CreateModel(o, dir));
+  return Model::Load(dir, lo);
+}
+
+// Writes a Megatron-initialised fp32 model of o.shape to `dir`.
+Status CreateModel(const Options& o, const std::string& dir) {
   MBERT_ASSIGN_OR_RETURN(ModelConfig c, ModelConfig::FromJson(ShapeConfig(o.shape), o.shape));
   TensorTable params;
   for (const ParamSpec& p : ExpectedParams(c)) params.emplace(p.name, Tensor(p.shape));
@@ -100,8 +121,7 @@ Result<Model> LoadOrCreateModel(const Options& o, bool* created) {
   MBERT_RETURN_IF_ERROR(SaveWeights(dir, c, params));
   json cj = c.ToJson();
   cj["torch_dtype"] = "float32";
-  MBERT_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.json", cj.dump(2)));
-  return Model::FromParams(c, std::move(params), lo);
+  return WriteFileAtomic(dir + "/config.json", cj.dump(2));
 }
 
 // Lengths per reference §6.2 (normal, clipped), ids uniform in [100, 16000) as the paper's
@@ -112,9 +132,12 @@ Workload MakeWorkload(const std::string& name, double scale) {
   Rng rng = Rng::ForStream(0, name);
   auto count = [&](int n) { return std::max(1, static_cast<int>(std::lround(n * scale))); };
   std::vector<int> lens;
-  if (name == "fixed512") lens.assign(count(32), 512);
-  else if (name == "fixed8192") lens.assign(count(2), 8192);
-  else if (name == "latency128") lens.assign(1, 128), w.single_thread = true;
+  if (name == "fixed512")
+    lens.assign(count(32), 512);
+  else if (name == "fixed8192")
+    lens.assign(count(2), 8192);
+  else if (name == "latency128")
+    lens.assign(1, 128), w.single_thread = true;
   else {
     const bool shrt = name == "varshort";
     const double mean = shrt ? 256 : 4102, sd = shrt ? 64 : 1024;
@@ -131,7 +154,7 @@ Workload MakeWorkload(const std::string& name, double scale) {
   return w;
 }
 
-// Model FLOPs of one forward (the work a dense-free, band-only implementation must do):
+// Encoder FLOPs of one forward (the work a dense-free, band-only implementation must do):
 // linear layers 2·(3C² + C² + 2IC + IC) per token per layer; attention 4·C per (query, key)
 // pair inside the window (QKᵀ and PV).
 double ModelFlops(const ModelConfig& c, const std::vector<std::vector<int32_t>>& seqs) {
@@ -142,7 +165,8 @@ double ModelFlops(const ModelConfig& c, const std::vector<std::vector<int32_t>>&
   for (const auto& s : seqs) {
     const int64_t S = static_cast<int64_t>(s.size());
     int64_t band_pairs = 0;  // Σ_i |{j : |i-j| <= W}|
-    for (int64_t i = 0; i < S; ++i) band_pairs += std::min(S - 1, i + W) - std::max<int64_t>(0, i - W) + 1;
+    for (int64_t i = 0; i < S; ++i)
+      band_pairs += std::min(S - 1, i + W) - std::max<int64_t>(0, i - W) + 1;
     for (int l = 0; l < c.num_hidden_layers; ++l) {
       const double pairs = c.layer_is_global[l] ? static_cast<double>(S) * S : band_pairs;
       flops += linear * S + 4.0 * C * pairs;
@@ -185,7 +209,8 @@ int Run(const Options& o) {
   bool created = false;
   auto model = LoadOrCreateModel(o, &created);
   if (!model.ok()) return ReportError(model.status());
-  Model& m = model.value();
+  Context ctx(model.value());
+  const Encoder& m = ctx.model().impl().encoder;
   const ModelConfig& c = m.config();
   const int threads = omp_get_max_threads();
   const char* dtype = WeightDtypeName(m.weight_dtype());
@@ -193,7 +218,7 @@ int Run(const Options& o) {
   std::printf("mbert bench: %s shape (%lld parameters, %.0f MB of %s weights), %d threads, %s\n",
               o.shape.c_str(), static_cast<long long>(m.num_parameters()), weights_mb, dtype,
               threads, MachineName().c_str());
-  if (created && m.weight_dtype() != WeightDtype::kF32)
+  if (created)
     std::printf("note: this run created the fp32 model first; its peak RSS includes that\n");
   json report = {
       {"commit", MBERT_GIT_COMMIT}, {"machine", MachineName()}, {"threads", threads},
@@ -212,33 +237,36 @@ int Run(const Options& o) {
     Status st = WriteIds(o.out + "/inputs-" + name + ".safetensors", w.seqs);
     if (!st.ok()) return ReportError(st);
     // Warm-up with the first batch (buffers, RoPE tables, GEMM primitives), then timed repeats.
+    ctx.mutable_options().batch_tokens = o.batch_tokens;
     std::vector<float> sample;
     const size_t sample_seqs = std::min<size_t>(w.seqs.size(), 4);
     int64_t sample_rows = 0;
     for (size_t s = 0; s < sample_seqs; ++s) sample_rows += static_cast<int64_t>(w.seqs[s].size());
     auto pass = [&](bool keep) {
-      return RunBatches(m, w.seqs, o.batch_tokens,
-                        [&](size_t first, const PackedBatch& b, const std::vector<float>& h) {
-                          if (keep && first < sample_seqs) {
-                            const int64_t rows =
-                                std::min<int64_t>(b.num_tokens(), sample_rows - static_cast<int64_t>(sample.size()) / c.hidden_size);
-                            sample.insert(sample.end(), h.begin(), h.begin() + rows * c.hidden_size);
-                          }
-                          return Status::Ok();
-                        });
+      return tasks::RunPacked(
+          ctx, w.seqs, [&](size_t first, const PackedBatch& b, const std::vector<float>& h) {
+            if (keep && first < sample_seqs) {
+              const int64_t rows = std::min<int64_t>(
+                  b.num_tokens(),
+                  sample_rows - static_cast<int64_t>(sample.size()) / c.hidden_size);
+              sample.insert(sample.end(), h.begin(), h.begin() + rows * c.hidden_size);
+            }
+            return Status::Ok();
+          });
     };
     st = pass(true);
     if (!st.ok()) return ReportError(st);
     std::vector<double> times;
-    OpProfile prof;
-    if (o.profile) m.set_profile(&prof);
+    ctx.ResetProfile();
+    ctx.EnableProfile(o.profile);
     for (int r = 0; r < o.repeats; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
       st = pass(false);
       if (!st.ok()) return ReportError(st);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    m.set_profile(nullptr);
+    ctx.EnableProfile(false);
+    const OpProfile& prof = ctx.profile();
     std::sort(times.begin(), times.end());
     const double med = times[times.size() / 2];
     const double gflops = ModelFlops(c, w.seqs) / med / 1e9;
@@ -247,10 +275,14 @@ int Run(const Options& o) {
                 w.seqs.size(), static_cast<long long>(tokens), med, tokens / med, gflops,
                 100.0 * gflops / peak, rss);
     std::fflush(stdout);
-    report["workloads"][name] = {{"sequences", w.seqs.size()}, {"tokens", tokens},
-                                 {"threads", t}, {"seconds_median", med},
-                                 {"seconds_all", times}, {"tokens_per_s", tokens / med},
-                                 {"model_gflops", gflops}, {"gemm_peak_gflops", peak},
+    report["workloads"][name] = {{"sequences", w.seqs.size()},
+                                 {"tokens", tokens},
+                                 {"threads", t},
+                                 {"seconds_median", med},
+                                 {"seconds_all", times},
+                                 {"tokens_per_s", tokens / med},
+                                 {"model_gflops", gflops},
+                                 {"gemm_peak_gflops", peak},
                                  {"pct_of_gemm_peak", 100.0 * gflops / peak},
                                  {"peak_rss_mb", rss}};
     if (o.profile) {
@@ -283,8 +315,7 @@ Subcommand AddBenchCommand(CLI::App& root) {
   app->add_option("--shape", o->shape, "base, large or tiny")
       ->check(CLI::IsMember({"base", "large", "tiny"}));
   app->add_option("--out", o->out, "output directory (model, inputs, outputs, mbert.json)");
-  app->add_option("--workloads", o->workloads,
-                  "fixed512 varshort fixed8192 varlong latency128");
+  app->add_option("--workloads", o->workloads, "fixed512 varshort fixed8192 varlong latency128");
   app->add_option("--repeats", o->repeats, "timed repeats (median reported)")
       ->check(CLI::PositiveNumber);
   app->add_option("--batch-tokens", o->batch_tokens, "tokens per packed forward")

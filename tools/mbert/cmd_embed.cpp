@@ -2,9 +2,9 @@
 // Pooling/normalisation come from a sentence-transformers layout when present (modules.json),
 // else mean pooling; --pooling, --normalize and --dims (Matryoshka truncation) override.
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "model/sentence_embedder.h"
 #include "runner.h"
 
 namespace mbert::cli {
@@ -19,36 +19,26 @@ struct Options {
 };
 
 int Run(const Options& o) {
-  auto cm = LoadCliModel(o.model);
-  if (!cm.ok()) return ReportError(cm.status());
-  Model& model = *cm->model;
-  auto emb = SentenceEmbedder::Load(o.model.model_dir, model.config());
-  if (!emb.ok()) return ReportError(emb.status());
+  EmbedOptions opts;
   if (!o.pooling.empty()) {
     auto p = ParseEmbedPooling(o.pooling);
     if (!p.ok()) return ReportError(p.status());
-    emb->pooling = p.value();
+    opts.pooling = p.value();
   }
-  if (o.normalize) emb->normalize = true;
-  auto recs = ReadRecords(o.model);
-  if (!recs.ok()) return ReportError(recs.status());
-  auto seqs = EncodeRecords(cm.value(), recs.value(), o.model.max_length, nullptr);
-  if (!seqs.ok()) return ReportError(seqs.status());
-  Status st = RunBatches(model, seqs.value(), o.model.batch_tokens,
-                         [&](size_t first, const PackedBatch& b, const std::vector<float>& hidden) {
-    std::vector<float> out;
-    int64_t dim = 0;
-    MBERT_RETURN_IF_ERROR(
-        emb->Embed(hidden.data(), model.config().hidden_size, b.cu_seqlens, o.dims, &out, &dim));
-    for (int s = 0; s < b.num_seqs(); ++s) {
-      nlohmann::json j = {{"index", first + s},
-                          {"embedding", std::vector<float>(out.begin() + s * dim,
-                                                           out.begin() + (s + 1) * dim)}};
-      std::cout << j.dump() << "\n";
-    }
-    return Status::Ok();
-  });
-  return st.ok() ? 0 : ReportError(st);
+  opts.normalize = o.normalize;
+  opts.dims = o.dims;
+  auto ctx = LoadContext(o.model);
+  if (!ctx.ok()) return ReportError(ctx.status());
+  auto inputs = ReadModelInputs(o.model);
+  if (!inputs.ok()) return ReportError(inputs.status());
+  auto emb = Embed(ctx.value(), inputs.value(), opts);
+  if (!emb.ok()) return ReportError(emb.status());
+  for (int64_t i = 0; i < emb->rows; ++i) {
+    const float* row = emb->row(i);
+    nlohmann::json j = {{"index", i}, {"embedding", std::vector<float>(row, row + emb->dim)}};
+    std::cout << j.dump() << "\n";
+  }
+  return 0;
 }
 
 }  // namespace

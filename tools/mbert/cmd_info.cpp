@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "command.h"
-#include "model/model.h"
+#include "model/encoder.h"
 
 namespace mbert::cli {
 
@@ -11,7 +11,7 @@ Subcommand AddInfoCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand("info", "show a model's config, size and layer plan");
   app->add_option("-m,--model", *model_dir, "HF model directory");
   return {app, [model_dir]() -> int {
-            auto m = Model::Load(*model_dir);
+            auto m = Encoder::Load(*model_dir);
             if (!m.ok()) {
               std::cerr << "error: " << m.status().message() << "\n";
               return 1;
@@ -25,8 +25,7 @@ Subcommand AddInfoCommand(CLI::App& root) {
                       << "intermediate:   " << c.intermediate_size << " (Wi outputs "
                       << 2 * c.intermediate_size << ")\n"
                       << "layers:         " << c.num_hidden_layers << "\n"
-                      << "heads:          " << c.num_attention_heads << " x " << c.head_dim
-                      << "\n"
+                      << "heads:          " << c.num_attention_heads << " x " << c.head_dim << "\n"
                       << "local window:   |i-j| <= " << c.half_window() << "\n"
                       << "max positions:  " << c.max_position_embeddings << "\n"
                       << "norm_eps:       " << c.norm_eps << "\n";

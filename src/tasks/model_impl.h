@@ -1,0 +1,33 @@
+// What stands behind the public Model and Context handles (include/mbert/model.h, context.h):
+// the library's tasks read the encoder, tokenizer and embedding settings from here.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "mbert/context.h"
+#include "mbert/model.h"
+#include "mbert/tokenizer.h"
+#include "model/encoder.h"
+#include "model/forward_context.h"
+#include "model/sentence_embedder.h"
+
+namespace mbert {
+
+struct Model::Impl {
+  Encoder encoder;
+  std::optional<Tokenizer> tokenizer;
+  SentenceEmbedder embedder;  // pooling / Dense / Normalize defaults for Embed
+  ModelInfo info;
+};
+
+struct Context::Impl {
+  std::shared_ptr<const Model> model;
+  ContextOptions options;
+  ForwardContext forward;  // scratch, hook, profile pointer
+  OpProfile profile;
+  std::vector<float> hidden;  // (N, C) last hidden states of the current batch
+};
+
+}  // namespace mbert

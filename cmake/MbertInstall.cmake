@@ -1,19 +1,20 @@
 # The installable library and package:
 #  - libmbert.so (mbert::mbert) and libmbert.a (mbert::mbert_static): the layers' objects
-#    (core, ops, batch, tokenizer, model, tasks) and the C API in one library. The shared one
+#    (core, ops, batch, tokenizer, model, hub, tasks) and the C API in one library. The shared one
 #    exports only the public API (MBERT_API / MBERT_C_API); its dependencies stay private.
 #  - include/mbert/*.h, the `mbert` CLI, lib/cmake/mbert (find_package(mbert)) and
 #    lib/pkgconfig/mbert.pc.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(MBERT_LIB_LAYERS mbert_core mbert_ops mbert_batch mbert_tokenizer mbert_model mbert_tasks
-    mbert_capi)
+set(MBERT_LIB_LAYERS mbert_core mbert_ops mbert_batch mbert_tokenizer mbert_model mbert_hub
+    mbert_tasks mbert_capi)
 set(MBERT_LIB_OBJECTS)
 foreach(layer ${MBERT_LIB_LAYERS})
   list(APPEND MBERT_LIB_OBJECTS $<TARGET_OBJECTS:${layer}>)
 endforeach()
-set(MBERT_LIB_DEPS DNNL::dnnl PkgConfig::UTF8PROC OpenMP::OpenMP_CXX Threads::Threads)
+set(MBERT_LIB_DEPS DNNL::dnnl PkgConfig::UTF8PROC CURL::libcurl OpenSSL::Crypto OpenMP::OpenMP_CXX
+    Threads::Threads)
 
 add_library(mbert_shared SHARED ${MBERT_LIB_OBJECTS})
 target_link_libraries(mbert_shared PRIVATE ${MBERT_LIB_DEPS})
@@ -28,7 +29,7 @@ set_target_properties(mbert_static PROPERTIES OUTPUT_NAME mbert EXPORT_NAME mber
 # as plain libraries so that find_package(mbert) needs no find_package of oneDNN or utf8proc.
 target_link_libraries(mbert_static INTERFACE
   "$<BUILD_INTERFACE:${MBERT_LIB_DEPS}>"
-  "$<INSTALL_INTERFACE:dnnl;utf8proc;gomp;pthread;stdc++;m>")
+  "$<INSTALL_INTERFACE:dnnl;utf8proc;curl;crypto;gomp;pthread;stdc++;m>")
 
 foreach(t mbert_shared mbert_static)
   target_include_directories(${t} INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

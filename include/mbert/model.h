@@ -55,9 +55,12 @@ struct ModelInfo {
 
 class MBERT_API Model {
  public:
-  // Loads DIR: config.json, model.safetensors (or a sharded index), tokenizer.json when present,
-  // sentence-transformers modules when present. Errors name the file and field at fault.
-  static Result<std::shared_ptr<const Model>> Load(const std::string& dir,
+  // Loads a model directory: config.json, model.safetensors (or a sharded index), tokenizer.json
+  // and sentence-transformers modules when present. Errors name the file and field at fault.
+  // A model name, org/name[@revision], is looked up in the Hugging Face cache (HF_HUB_CACHE,
+  // HF_HOME, ~/.cache/huggingface/hub) and downloaded from the Hub first when missing, unless
+  // HF_HUB_OFFLINE=1.
+  static Result<std::shared_ptr<const Model>> Load(const std::string& name_or_dir,
                                                    const LoadOptions& options = {});
   ~Model();
   Model(const Model&) = delete;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/file_io.h"
+#include "hub/hub.h"
 #include "tasks/model_impl.h"
 
 namespace mbert {
@@ -55,8 +56,9 @@ ModelInfo Describe(const std::string& dir, const Model::Impl& m) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-Result<std::shared_ptr<const Model>> Model::Load(const std::string& dir,
+Result<std::shared_ptr<const Model>> Model::Load(const std::string& name_or_dir,
                                                  const LoadOptions& options) {
+  MBERT_ASSIGN_OR_RETURN(const std::string dir, hub::ResolveModelDir(name_or_dir));
   MBERT_ASSIGN_OR_RETURN(Encoder encoder, Encoder::Load(dir, options));
   std::optional<Tokenizer> tokenizer;
   if (FileExists(dir + "/tokenizer.json")) {

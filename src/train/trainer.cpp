@@ -10,6 +10,7 @@
 
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "hub/hub.h"
 #include "model/weights.h"
 #include "train/init.h"
 #include "train/mlm_backward.h"
@@ -159,7 +160,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = config;
   if (config.threads > 0) omp_set_num_threads(config.threads);
-  MBERT_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromModelDir(config.tokenizer_dir));
+  MBERT_ASSIGN_OR_RETURN(const std::string tokenizer_dir,
+                         hub::ResolveModelDir(config.tokenizer_dir));
+  MBERT_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromModelDir(tokenizer_dir));
   t->tokenizer_ = std::move(tok);
 
   std::string latest;
@@ -169,7 +172,12 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
     latest = config.output_dir + "/" + l.value();
   }
   if (!latest.empty() || !config.init_from.empty()) {
-    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(latest.empty() ? config.init_from : latest));
+    // init_from may name a model (org/name[@revision]) as --model does.
+    std::string dir = latest;
+    if (dir.empty()) {
+      MBERT_ASSIGN_OR_RETURN(dir, hub::ResolveModelDir(config.init_from));
+    }
+    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(dir));
     t->model_ = std::make_unique<Encoder>(std::move(m));
   } else {
     json mc = config.model_config;

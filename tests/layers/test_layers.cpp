@@ -1,5 +1,5 @@
 // The layer map of design.md §1, checked on every #include of the source tree:
-//   core -> ops -> model / tokenizer / batch -> train / tasks -> capi -> tools, bench
+//   core -> ops -> model / tokenizer / batch / hub -> train / tasks -> capi -> tools, bench
 // A file may include headers of its own layer or lower ones, never higher. Public headers
 // (include/mbert/) sit with the layer that implements them and include only other public headers
 // and standard headers: no src/ header, no third-party library.
@@ -53,8 +53,8 @@ std::optional<int> Rank(const std::string& path) {
 std::string Resolve(const std::string& from, const std::string& included) {
   if (included.rfind("mbert/", 0) == 0) return "include/" + included;
   const std::string first = included.substr(0, included.find('/'));
-  static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer",
-                                                "batch", "train", "tasks", "capi"};
+  static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer", "batch",
+                                                "hub",   "train", "tasks", "capi"};
   if (included.find('/') != std::string::npos && kLayers.count(first)) return "src/" + included;
   return (fs::path(from).parent_path() / included).lexically_normal().string();
 }

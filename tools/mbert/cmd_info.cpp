@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "hub/hub.h"
 #include "model/encoder.h"
 
 namespace mbert::cli {
@@ -11,7 +12,8 @@ Subcommand AddInfoCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand("info", "show a model's config, size and layer plan");
   app->add_option("-m,--model", *model_dir, "HF model directory");
   return {app, [model_dir]() -> int {
-            auto m = Encoder::Load(*model_dir);
+            auto dir = hub::ResolveModelDir(*model_dir);
+            auto m = dir.ok() ? Encoder::Load(dir.value()) : Result<Encoder>(dir.status());
             if (!m.ok()) {
               std::cerr << "error: " << m.status().message() << "\n";
               return 1;

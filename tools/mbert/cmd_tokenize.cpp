@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "hub/hub.h"
 #include "inputs.h"
 #include "mbert/tokenizer.h"
 
@@ -30,7 +31,9 @@ int Fail(const Status& st) {
 }
 
 int RunTokenize(const TokenizeOptions& o) {
-  auto tok = Tokenizer::FromModelDir(o.model_dir);
+  auto dir = hub::ResolveModelDir(o.model_dir);
+  if (!dir.ok()) return Fail(dir.status());
+  auto tok = Tokenizer::FromModelDir(dir.value());
   if (!tok.ok()) return Fail(tok.status());
   auto format = ParseInputFormat(o.format);
   if (!format.ok()) return Fail(format.status());

@@ -19,5 +19,7 @@ Subcommand AddClassifyCommand(CLI::App& root);
 Subcommand AddTokenizeCommand(CLI::App& root);
 Subcommand AddTrainCommand(CLI::App& root);
 Subcommand AddBenchCommand(CLI::App& root);
+Subcommand AddPullCommand(CLI::App& root);
+Subcommand AddModelsCommand(CLI::App& root);
 
 }  // namespace mbert::cli

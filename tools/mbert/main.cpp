@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
   std::vector<mbert::cli::Subcommand> subs = {
       mbert::cli::AddInfoCommand(app),     mbert::cli::AddFillMaskCommand(app),
       mbert::cli::AddEmbedCommand(app),    mbert::cli::AddClassifyCommand(app),
-      mbert::cli::AddTokenizeCommand(app),  mbert::cli::AddTrainCommand(app), mbert::cli::AddBenchCommand(app),
+      mbert::cli::AddTokenizeCommand(app), mbert::cli::AddTrainCommand(app),
+      mbert::cli::AddBenchCommand(app),    mbert::cli::AddPullCommand(app),
+      mbert::cli::AddModelsCommand(app),
   };
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) omp_set_num_threads(threads);

@@ -13,6 +13,7 @@
 #include "../model/test_util.h"
 #include "fake_hub.h"
 #include "hub/digest.h"
+#include "hub/http.h"
 #include "hub/hub.h"
 #include "mbert/context.h"
 #include "mbert/model.h"
@@ -252,6 +253,58 @@ TEST_F(HubTest, ModelLoadByNameUsesTheCacheAndRespectsOffline) {
   unsetenv("HF_HUB_OFFLINE");
   unsetenv("HF_ENDPOINT");
   unsetenv("HF_HUB_CACHE");
+}
+
+// The environment as huggingface_hub reads it: HF_HOME/hub, the token file, offline values.
+TEST(HubEnvTest, ReadsHuggingFaceHubVariables) {
+  const fs::path home = fs::temp_directory_path() / ("mbert-hf-home-" + std::to_string(getpid()));
+  fs::create_directories(home);
+  std::ofstream(home / "token") << "hf_from_file\n";
+  for (const char* v : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN",
+                        "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "HF_HUB_OFFLINE"})
+    unsetenv(v);
+  setenv("HF_HOME", home.c_str(), 1);
+  hub::HubEnv e = hub::HubEnv::FromEnvironment();
+  EXPECT_EQ(e.cache_dir, (home / "hub").string());
+  EXPECT_EQ(e.token, "hf_from_file");
+  EXPECT_EQ(e.endpoint, "https://huggingface.co");
+  EXPECT_FALSE(e.offline);
+  setenv("HF_TOKEN", "hf_from_env", 1);
+  setenv("HF_ENDPOINT", "http://mirror.example/", 1);
+  setenv("HF_HUB_CACHE", "/somewhere/else", 1);
+  setenv("HF_HUB_OFFLINE", "yes", 1);
+  e = hub::HubEnv::FromEnvironment();
+  EXPECT_EQ(e.token, "hf_from_env");
+  EXPECT_EQ(e.endpoint, "http://mirror.example");
+  EXPECT_EQ(e.cache_dir, "/somewhere/else");
+  EXPECT_TRUE(e.offline);
+  for (const char* v : {"HF_HOME", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_CACHE", "HF_HUB_OFFLINE"})
+    unsetenv(v);
+  fs::remove_all(home);
+}
+
+TEST(HubEnvTest, ModelNames) {
+  auto r = hub::ParseRepoRef("answerdotai/ModernBERT-base@v1.0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->repo_id, "answerdotai/ModernBERT-base");
+  EXPECT_EQ(r->revision, "v1.0");
+  EXPECT_EQ(r->folder_name(), "models--answerdotai--ModernBERT-base");
+  EXPECT_FALSE(r->revision_is_commit());
+  for (const char* bad : {"noslash", "a/b/c", "../x", "a/..", "a/b@", "-a/b", "a b/c", "a/b--c"})
+    EXPECT_FALSE(hub::ParseRepoRef(bad).ok()) << bad;
+  EXPECT_FALSE(hub::LooksLikeRepoName(testing::TestDataDir()));  // an existing path stays a path
+}
+
+// A write that fails (here /dev/full: ENOSPC) is an error that says so, never a short file
+// taken for a whole one.
+TEST_F(HubTest, DiskFullIsAClearError) {
+  hub::HttpRequest req;
+  req.url = env_.endpoint + "/test-org/tiny-mlm/resolve/main/tokenizer.json";
+  auto r = hub::GetToFile(req, "/dev/full", 0, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("No space left on device"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("free some disk space"), std::string::npos);
 }
 
 }  // namespace

@@ -195,16 +195,19 @@ Result<std::string> ResolveModelDir(const std::string& name_or_dir, const Progre
   if (!LooksLikeRepoName(name_or_dir)) return name_or_dir;
   MBERT_ASSIGN_OR_RETURN(RepoRef ref, ParseRepoRef(name_or_dir));
   const HubEnv env = HubEnv::FromEnvironment();
+  // Errors say both readings: a user may have meant a local directory that is not there.
+  const std::string context =
+      "'" + name_or_dir + "' is no directory here, so it was taken as a Hugging Face model name";
   auto cached = FindInCache(env, ref);
-  if (cached.ok() || env.offline) {
-    if (!cached.ok())
-      return cached.status().Wrap(
-          "HF_HUB_OFFLINE is set, so nothing is downloaded; run `mbert "
-          "pull " +
-          ref.ToString() + "` with network access first");
-    return cached;
-  }
-  return Pull(env, ref, progress);
+  if (cached.ok()) return cached;
+  if (env.offline)
+    return cached.status().Wrap(context +
+                                "; HF_HUB_OFFLINE is set, so nothing is downloaded (run `mbert "
+                                "pull " +
+                                ref.ToString() + "` with network access first)");
+  auto pulled = Pull(env, ref, progress);
+  if (!pulled.ok()) return pulled.status().Wrap(context);
+  return pulled;
 }
 
 }  // namespace mbert::hub

@@ -57,10 +57,11 @@ dim="$(cut -d' ' -f1 "$work/cpp.txt")"
 [ "$(wc -w <"$work/cpp.txt")" = 65 ] || fail "expected 64 values"
 cmp -s "$work/cpp.txt" "$work/c_static.txt" || fail "C (static) and C++ (shared) embeddings differ"
 cmp -s "$work/cpp.txt" "$work/pc.txt" || fail "pkg-config build's embedding differs"
-if ldd "$work/consumer/consumer_cpp" | grep -q "libmbert.so"; then :; else
-  fail "consumer_cpp is not linked against libmbert.so"
-fi
-if ldd "$work/consumer/consumer_c_static" | grep -q "libmbert.so"; then
+# ldd's output is captured first: `ldd | grep -q` under pipefail fails when grep exits early.
+deps_cpp="$(ldd "$work/consumer/consumer_cpp")"
+deps_static="$(ldd "$work/consumer/consumer_c_static")"
+grep -q "libmbert.so" <<<"$deps_cpp" || fail "consumer_cpp is not linked against libmbert.so"
+if grep -q "libmbert.so" <<<"$deps_static"; then
   fail "consumer_c_static should not need libmbert.so"
 fi
 echo "consumers (C++ shared, C static, C pkg-config) agree: $(cut -c1-60 "$work/cpp.txt")..."

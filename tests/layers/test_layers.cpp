@@ -41,6 +41,7 @@ std::optional<int> Rank(const std::string& path) {
                                                                   {"src/train/", 3},
                                                                   {"src/tasks/", 3},
                                                                   {"src/capi/", 4},
+                                                                  {"src/serve/", 4},
                                                                   {"tools/", 5},
                                                                   {"bench/", 5}};
   for (const auto& [prefix, rank] : kRanks)
@@ -54,7 +55,7 @@ std::string Resolve(const std::string& from, const std::string& included) {
   if (included.rfind("mbert/", 0) == 0) return "include/" + included;
   const std::string first = included.substr(0, included.find('/'));
   static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer", "batch",
-                                                "hub",   "train", "tasks", "capi"};
+                                                "hub",   "train", "tasks", "capi", "serve"};
   if (included.find('/') != std::string::npos && kLayers.count(first)) return "src/" + included;
   return (fs::path(from).parent_path() / included).lexically_normal().string();
 }

@@ -21,5 +21,6 @@ Subcommand AddTrainCommand(CLI::App& root);
 Subcommand AddBenchCommand(CLI::App& root);
 Subcommand AddPullCommand(CLI::App& root);
 Subcommand AddModelsCommand(CLI::App& root);
+Subcommand AddServeCommand(CLI::App& root);
 
 }  // namespace mbert::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       mbert::cli::AddTokenizeCommand(app), mbert::cli::AddTrainCommand(app),
       mbert::cli::AddBenchCommand(app),    mbert::cli::AddPullCommand(app),
       mbert::cli::AddModelsCommand(app),
+      mbert::cli::AddServeCommand(app),
   };
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) omp_set_num_threads(threads);

@@ -1,6 +1,7 @@
 #include "serve/routes.h"
 
 #include "serve/api_error.h"
+#include "serve/web_page.h"
 
 namespace mbert::serve {
 
@@ -20,6 +21,8 @@ const std::vector<Route>& Routes() {
       // Load balancers probe health without credentials.
       {"GET", "/health", &Health, false, false},
       {"GET", "/metrics", &MetricsText},
+      // The page to try the models in a browser; its own requests carry the key.
+      {"GET", "/", &WebPage, false, false},
   };
   return kRoutes;
 }

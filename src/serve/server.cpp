@@ -225,6 +225,10 @@ void Server::Impl::SetUp() {
   const size_t threads = std::min<size_t>(queues, 2048) + 8;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
+  // Answers are written in pieces (headers, body): without TCP_NODELAY, Nagle's algorithm holds
+  // the last piece until the client's delayed ACK (~40 ms on Linux) — measured as ~85 ms p50 for
+  // a 2 ms request on keep-alive connections.
+  http.set_tcp_nodelay(true);
   http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     t_request_start = Clock::now();
     res.set_header("x-request-id", std::to_string(++next_request_id));

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Build dependencies plus the test-only ones: the browser test (tests/serve/browser_test.sh)
-# drives Debian's Chromium through chromedriver.
-bash scripts/install_deps.sh chromium chromium-driver
+# drives Debian's Chromium through chromedriver's WebDriver API with curl.
+bash scripts/install_deps.sh chromium chromium-driver curl
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMBERT_WERROR=ON
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -LE slow -j2 "$@"

@@ -28,9 +28,9 @@ fail() {
 started=$SECONDS
 
 # The browser: both binaries present, and Chromium able to render a page here.
-for bin in "$chromium" "$chromedriver"; do
+for bin in "$chromium" "$chromedriver" curl; do
   command -v "$bin" >/dev/null ||
-    fail "$bin is not installed (apt-get install chromium chromium-driver; scripts/run_tests.sh does)"
+    fail "$bin is not installed (apt-get install chromium chromium-driver curl; scripts/run_tests.sh does)"
 done
 [ -x "$mbert" ] || fail "$mbert is not built"
 # As root Chromium needs --no-sandbox; a small /dev/shm in containers needs --disable-dev-shm-usage.

@@ -76,6 +76,11 @@ else
 fi
 cp -a "$shared" "$root/work/shared"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What every installed or booted Debian has and a bare bootstrap lacks: /etc/hosts naming
+# localhost (chromedriver reaches Chromium's DevTools at "localhost"; without this file glibc
+# cannot resolve it). Written fresh, not copied, so no host-specific names leak in.
+[ -e "$root/etc/hosts" ] ||
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$root/$m"
   mounted+=("$root/$m")

@@ -3,6 +3,8 @@
 #include <exception>
 #include <utility>
 
+#include "tasks/run.h"
+
 namespace mbert::serve {
 
 namespace {
@@ -18,19 +20,17 @@ ContextOptions WorkerContextOptions(const SchedulerOptions& o) {
   return c;  // max_length 0: inputs arrive already checked against the server's input limit
 }
 
-// Tokens of each forward the task will run: the tasks pack greedily in input order, exactly so.
+// Tokens of each forward the task will run (tasks::BatchEnd: the tasks' own packing).
 std::vector<int64_t> ForwardTokens(const std::vector<Input>& inputs, int64_t budget) {
-  std::vector<int64_t> out;
-  int64_t current = 0;
-  for (const Input& in : inputs) {
-    const int64_t n = static_cast<int64_t>(in.ids.size());
-    if (current > 0 && current + n > budget) {
-      out.push_back(current);
-      current = 0;
-    }
-    current += n;
+  std::vector<int64_t> lengths, out;
+  for (const Input& in : inputs) lengths.push_back(static_cast<int64_t>(in.ids.size()));
+  for (size_t i = 0; i < lengths.size();) {
+    const size_t j = tasks::BatchEnd(lengths, i, budget);
+    int64_t n = 0;
+    for (size_t k = i; k < j; ++k) n += lengths[k];
+    out.push_back(n);
+    i = j;
   }
-  if (current > 0) out.push_back(current);
   return out;
 }
 

@@ -64,6 +64,14 @@ Result<std::vector<std::vector<int32_t>>> EncodeInputs(const Context& ctx,
   return out;
 }
 
+size_t BatchEnd(const std::vector<int64_t>& lengths, size_t first, int64_t budget) {
+  size_t j = first;
+  int64_t tokens = 0;
+  while (j < lengths.size() && (j == first || tokens + lengths[j] <= budget))
+    tokens += lengths[j++];
+  return j;
+}
+
 Status RunPacked(Context& ctx, const std::vector<std::vector<int32_t>>& seqs, const BatchFn& fn) {
   Context::Impl& c = ctx.impl();
   if (c.options.batch_tokens <= 0)
@@ -71,26 +79,19 @@ Status RunPacked(Context& ctx, const std::vector<std::vector<int32_t>>& seqs, co
                          std::to_string(c.options.batch_tokens));
   if (c.options.threads > 0) omp_set_num_threads(c.options.threads);
   const Encoder& encoder = c.model->impl().encoder;
+  std::vector<int64_t> lengths;
+  for (const auto& s : seqs) lengths.push_back(static_cast<int64_t>(s.size()));
   PackedBatch batch;
   size_t i = 0;
   while (i < seqs.size()) {
     // Greedy in input order: results come back in order and a batch never reorders inputs.
+    // Cleared, not rebuilt: the vectors keep their capacity from one batch to the next.
     batch.input_ids.clear();
     batch.positions.clear();
     batch.cu_seqlens.assign(1, 0);
     batch.max_seqlen = 0;
-    size_t j = i;
-    int64_t tokens = 0;
-    while (j < seqs.size() &&
-           (j == i || tokens + static_cast<int64_t>(seqs[j].size()) <= c.options.batch_tokens)) {
-      const auto& s = seqs[j];
-      tokens += static_cast<int64_t>(s.size());
-      batch.input_ids.insert(batch.input_ids.end(), s.begin(), s.end());
-      for (size_t p = 0; p < s.size(); ++p) batch.positions.push_back(static_cast<int32_t>(p));
-      batch.cu_seqlens.push_back(static_cast<int32_t>(batch.input_ids.size()));
-      batch.max_seqlen = std::max<int32_t>(batch.max_seqlen, static_cast<int32_t>(s.size()));
-      ++j;
-    }
+    const size_t j = BatchEnd(lengths, i, c.options.batch_tokens);
+    for (size_t k = i; k < j; ++k) batch.AppendSequence(seqs[k]);
     Status st = encoder.Forward(batch, c.forward, &c.hidden);
     if (!st.ok())
       return st.Wrap(j - i > 1 ? "inputs " + std::to_string(i + 1) + "-" + std::to_string(j)

@@ -18,6 +18,11 @@ Result<std::vector<std::vector<int32_t>>> EncodeInputs(const Context& ctx,
                                                        const std::vector<Input>& inputs,
                                                        std::vector<Encoding>* encodings);
 
+// The end (exclusive) of the packed batch that starts at sequence `first`, given every
+// sequence's length: consecutive sequences while their tokens fit in `budget`, a longer one
+// alone. RunPacked batches this way; the server's metrics replay it.
+size_t BatchEnd(const std::vector<int64_t>& lengths, size_t first, int64_t budget);
+
 // Packs consecutive sequences into batches of at most options().batch_tokens tokens (a longer
 // sequence gets a batch of its own), runs the encoder on each with the context's state and calls
 // fn(first_index, batch, hidden (N, C)). Errors name the inputs of the failing batch (1-based).

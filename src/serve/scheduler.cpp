@@ -36,12 +36,44 @@ std::vector<int64_t> ForwardTokens(const std::vector<Input>& inputs, int64_t bud
 
 }  // namespace
 
-Scheduler::Scheduler(std::shared_ptr<const Model> model, const SchedulerOptions& options,
-                     Metrics* metrics)
-    : options_(options),
-      ctx_(std::move(model), WorkerContextOptions(options)),
-      metrics_(metrics),
-      worker_([this] { WorkerLoop(); }) {}
+Scheduler::Scheduler(const SchedulerOptions& options, Metrics* metrics)
+    : options_(options), metrics_(metrics) {}
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Start(const std::string& source,
+                                                    const LoadOptions& load,
+                                                    const SchedulerOptions& options,
+                                                    Metrics* metrics) {
+  std::unique_ptr<Scheduler> s(new Scheduler(options, metrics));
+  std::promise<Status> loaded;  // moved to the worker, which outlives this call
+  std::future<Status> status = loaded.get_future();
+  s->worker_ = std::thread([&self = *s, source, load, loaded = std::move(loaded)]() mutable {
+    self.WorkerMain(source, load, &loaded);
+  });
+  Status st = status.get();
+  if (!st.ok()) {
+    s->worker_.join();  // it returned after reporting the error
+    return st;
+  }
+  return s;
+}
+
+void Scheduler::WorkerMain(const std::string& source, const LoadOptions& load,
+                           std::promise<Status>* loaded) {
+  try {
+    auto model = Model::Load(source, load);
+    if (!model.ok()) {
+      loaded->set_value(model.status());
+      return;
+    }
+    model_ = model.value();
+    ctx_ = std::make_unique<Context>(model_, WorkerContextOptions(options_));
+  } catch (const std::exception& e) {
+    loaded->set_value(Status::Error(std::string("loading failed: ") + e.what()));
+    return;
+  }
+  loaded->set_value(Status::Ok());
+  WorkerLoop();
+}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -149,19 +181,19 @@ void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch) {
         EmbedOptions o;
         o.normalize = params.normalize;
         o.dims = params.dims;
-        auto r = Embed(ctx_, inputs, o);
+        auto r = Embed(*ctx_, inputs, o);
         if (r.ok()) all.embeddings = std::move(r).value();
         all.status = r.status();
         break;
       }
       case TaskKind::kHiddenStates: {
-        auto r = HiddenStates(ctx_, inputs);
+        auto r = HiddenStates(*ctx_, inputs);
         if (r.ok()) all.hidden = std::move(r).value();
         all.status = r.status();
         break;
       }
       case TaskKind::kClassify: {
-        auto r = ClassifySequences(ctx_, inputs);
+        auto r = ClassifySequences(*ctx_, inputs);
         if (r.ok()) all.classes = std::move(r).value();
         all.status = r.status();
         break;
@@ -169,7 +201,7 @@ void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch) {
       case TaskKind::kFillMask: {
         FillMaskOptions o;
         o.top_k = params.top_k;
-        auto r = FillMask(ctx_, inputs, o);
+        auto r = FillMask(*ctx_, inputs, o);
         if (r.ok()) all.masks = std::move(r).value();
         all.status = r.status();
         break;

@@ -1,9 +1,18 @@
 // Scheduler: the dynamic batcher of one served model. HTTP handler threads submit jobs (token
-// ids, already validated) and wait on a future; one worker thread owns the model's Context and
-// runs jobs in batches: the oldest queued job, then every later queued job of the same task and
-// options, in FIFO order, while their tokens fit in max_batch_tokens. One task call runs the
-// whole batch (the task packs it into forwards without padding) and its results are split back
+// ids, already validated) and wait on a future; one worker thread loads the model, owns its
+// Context and runs jobs in batches: the oldest queued job, then every later queued job of the same
+// task and options, in FIFO order, while their tokens fit in max_batch_tokens. One task call runs
+// the whole batch (the task packs it into forwards without padding) and its results are split back
 // per job. A job longer than max_batch_tokens runs alone.
+//
+// All of the model's OpenMP work (loading: dtype conversion and weight reordering; every forward)
+// runs on that one worker thread, and the server's other threads never enter a parallel region.
+// libgomp gives each thread that starts parallel regions its own pool of workers; a second,
+// idle pool (e.g. the main thread's, left from loading the model there) makes libgomp count more
+// OpenMP threads than cores and throttle its spin-waits, so the forward's workers sleep and wake
+// at every one of its parallel regions. Measured (Intel Xeon model 167, 2 cores, 2 threads,
+// random ModernBERT-base, one 22-token text): 43 ms per forward with load and forwards on one
+// thread, 66-73 ms with the load on the main thread and the forwards on another.
 #pragma once
 
 #include <chrono>
@@ -13,11 +22,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "mbert/context.h"
 #include "mbert/model.h"
+#include "mbert/status.h"
 #include "mbert/tasks.h"
 #include "serve/metrics.h"
 
@@ -56,7 +67,12 @@ struct SchedulerOptions {
 
 class Scheduler {
  public:
-  Scheduler(std::shared_ptr<const Model> model, const SchedulerOptions& options, Metrics* metrics);
+  // Starts the worker, which loads the model (Model::Load(source, load)); returns once it is
+  // loaded, or its error.
+  static Result<std::unique_ptr<Scheduler>> Start(const std::string& source,
+                                                  const LoadOptions& load,
+                                                  const SchedulerOptions& options,
+                                                  Metrics* metrics);
   ~Scheduler();  // Stop()
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -71,6 +87,8 @@ class Scheduler {
   // Idempotent.
   void Stop();
 
+  // The loaded model (immutable: handler threads read its info and tokenizer).
+  const std::shared_ptr<const Model>& model() const { return model_; }
   size_t queue_depth() const;
   // Test hook: while paused the worker takes no job, so a test can fill the queue
   // deterministically (429) or make several jobs wait to batch together.
@@ -87,13 +105,17 @@ class Scheduler {
     std::promise<JobResult> promise;
   };
 
+  Scheduler(const SchedulerOptions& options, Metrics* metrics);
+  // The worker: loads the model and makes ctx_ (reported through `loaded`), then runs batches.
+  void WorkerMain(const std::string& source, const LoadOptions& load, std::promise<Status>* loaded);
   void WorkerLoop();
   // Takes the oldest job and the later ones it can batch with; mu_ is held.
   std::vector<std::unique_ptr<Job>> TakeBatchLocked();
   void RunBatch(std::vector<std::unique_ptr<Job>>& batch);
 
   SchedulerOptions options_;
-  Context ctx_;  // the worker's alone
+  std::shared_ptr<const Model> model_;  // set by the worker before Start returns
+  std::unique_ptr<Context> ctx_;        // the worker's alone
   Metrics* metrics_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

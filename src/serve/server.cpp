@@ -319,19 +319,20 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeOptions& options) {
       return Status::Error("two models are named `" + spec.name + "`; name them name=DIR");
     LoadOptions load;
     load.dtype = options.dtype;
-    auto model = Model::Load(spec.source, load);
-    if (!model.ok()) return model.status().Wrap("model `" + spec.name + "`");
-    ServedModel m;
-    m.name = spec.name;
-    m.model = model.value();
-    const int64_t model_max = m.model->info().max_position_embeddings;
-    m.max_input_tokens =
-        options.max_input_tokens > 0 ? std::min(options.max_input_tokens, model_max) : model_max;
     SchedulerOptions so;
     so.max_batch_tokens = options.max_batch_tokens;
     so.max_queue = options.max_queue;
     so.threads = options.threads;
-    m.scheduler = std::make_unique<Scheduler>(m.model, so, &state.metrics);
+    // The scheduler's worker loads the model: see scheduler.h on why OpenMP work stays there.
+    auto scheduler = Scheduler::Start(spec.source, load, so, &state.metrics);
+    if (!scheduler.ok()) return scheduler.status().Wrap("model `" + spec.name + "`");
+    ServedModel m;
+    m.name = spec.name;
+    m.scheduler = std::move(scheduler).value();
+    m.model = m.scheduler->model();
+    const int64_t model_max = m.model->info().max_position_embeddings;
+    m.max_input_tokens =
+        options.max_input_tokens > 0 ? std::min(options.max_input_tokens, model_max) : model_max;
     state.models.push_back(std::move(m));
   }
   server->impl_->SetUp();

@@ -47,7 +47,8 @@ double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Deterministic English-like texts: "short" 8-64 tokens, "long" ~512 tokens.
+// Deterministic English-like texts: "short" 8-64 tokens, "long" ~512 tokens, "mixed" one long in
+// ten.
 std::vector<std::string> MakeTexts(const std::string& kind, int n) {
   static const char* kWords[] = {"the",     "model",   "reads", "a",      "sentence",
                                  "and",     "returns", "one",   "vector", "for",
@@ -56,7 +57,8 @@ std::vector<std::string> MakeTexts(const std::string& kind, int n) {
   std::mt19937 rng(1234);
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
-    const int words = kind == "long" ? 510 : 6 + static_cast<int>(rng() % 55);
+    const bool long_text = kind == "long" || (kind == "mixed" && i % 10 == 9);
+    const int words = long_text ? 510 : 6 + static_cast<int>(rng() % 55);
     std::string t;
     for (int w = 0; w < words; ++w) {
       if (w) t += ' ';
@@ -177,13 +179,14 @@ LevelResult RunLevel(const Target& target, const std::vector<std::string>& texts
 }
 
 struct EngineResult {
-  double tokens_per_s = 0.0;         // packed batches of batch_tokens, median of 3
+  double tokens_per_s = 0.0;         // packed batches of batch_tokens, median of the repeats
   double single_p50_ms = 0.0;        // each text alone (one forward), p50
   std::vector<int64_t> text_tokens;  // per text
 };
 
+// repeats 0: only the token counts (a peer's run).
 EngineResult RunEngine(const std::string& dir, const std::vector<std::string>& texts,
-                       int64_t batch_tokens, int single_texts) {
+                       int64_t batch_tokens, int single_texts, int repeats) {
   EngineResult out;
   auto model = mbert::Model::Load(dir);
   if (!model.ok()) throw std::runtime_error(model.status().message());
@@ -199,16 +202,17 @@ EngineResult RunEngine(const std::string& dir, const std::vector<std::string>& t
     out.text_tokens.push_back(static_cast<int64_t>(e.ids.size()));
     total += out.text_tokens.back();
   }
+  if (repeats <= 0) return out;
   (void)mbert::Embed(ctx, in);  // warm-up
   std::vector<double> rates;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < repeats; ++rep) {
     const Clock::time_point t0 = Clock::now();
     auto e = mbert::Embed(ctx, in);
     if (!e.ok()) throw std::runtime_error(e.status().message());
     rates.push_back(static_cast<double>(total) / SecondsSince(t0));
   }
   std::sort(rates.begin(), rates.end());
-  out.tokens_per_s = rates[1];
+  out.tokens_per_s = rates[rates.size() / 2];
   std::vector<double> single;
   for (int i = 0; i < single_texts && i < static_cast<int>(in.size()); ++i) {
     const std::vector<mbert::Input> one = {in[static_cast<size_t>(i)]};
@@ -219,10 +223,10 @@ EngineResult RunEngine(const std::string& dir, const std::vector<std::string>& t
   }
   out.single_p50_ms = Percentile(single, 0.5);
   std::printf(
-      "engine (mbert::Embed, no HTTP): %.1f tokens/s in batches of <= %lld tokens (median of 3; "
+      "engine (mbert::Embed, no HTTP): %.1f tokens/s in batches of <= %lld tokens (median of %d; "
       "%lld tokens); one text alone: p50 %.1f ms over the first %zu texts\n",
-      out.tokens_per_s, static_cast<long long>(batch_tokens), static_cast<long long>(total),
-      out.single_p50_ms, single.size());
+      out.tokens_per_s, static_cast<long long>(batch_tokens), repeats,
+      static_cast<long long>(total), out.single_p50_ms, single.size());
   return out;
 }
 
@@ -233,15 +237,15 @@ int main(int argc, char** argv) {
   Target target;
   std::string kind = "short", concurrency = "1,8,64", engine_model, json_out;
   int64_t requests = 2000, batch_tokens = 16384;
-  double seconds = 60, rate = 0, rss_every = 10;
-  int n_texts = 256, single_texts = 64, rss_pid = 0;
+  double seconds = 60, rate = 0, rss_every = 10, rss_warmup = 60;
+  int n_texts = 256, single_texts = 64, rss_pid = 0, engine_repeats = 3;
   app.add_option("--port", target.port, "server port on 127.0.0.1");
   app.add_option("--route", target.route, "tei (POST {\"inputs\"}) or openai (POST {\"input\"})")
       ->check(CLI::IsMember({"tei", "openai"}));
   app.add_option("--path", target.path, "request path (default /embed or /v1/embeddings)");
   app.add_option("--model-name", target.model_name, "`model` field of OpenAI requests");
-  app.add_option("--texts", kind, "short (8-64 tokens) or long (~512 tokens)")
-      ->check(CLI::IsMember({"short", "long"}));
+  app.add_option("--texts", kind, "short (8-64 tokens), long (~512 tokens) or mixed (1 in 10 long)")
+      ->check(CLI::IsMember({"short", "long", "mixed"}));
   app.add_option("--n-texts", n_texts, "distinct texts")->check(CLI::Range(1, 1 << 20));
   app.add_option("--concurrency", concurrency, "comma-separated client counts");
   app.add_option("--requests", requests, "requests per level (upper bound)");
@@ -250,8 +254,12 @@ int main(int argc, char** argv) {
   app.add_option("--engine-model", engine_model, "also time mbert::Embed on the same texts");
   app.add_option("--batch-tokens", batch_tokens, "engine batch budget (the server's)");
   app.add_option("--single-texts", single_texts, "texts timed alone by the engine");
+  app.add_option("--engine-repeats", engine_repeats,
+                 "engine passes over the texts (median; 0: only count their tokens)");
   app.add_option("--rss-pid", rss_pid, "sample this process's RSS during each level");
   app.add_option("--rss-every", rss_every, "seconds between RSS samples");
+  app.add_option("--rss-warmup", rss_warmup,
+                 "RSS growth is measured from the first sample at or after this many seconds");
   app.add_option("--json", json_out, "write the results as JSON");
   CLI11_PARSE(app, argc, argv);
   if (target.path.empty()) target.path = target.route == "openai" ? "/v1/embeddings" : "/embed";
@@ -262,12 +270,12 @@ int main(int argc, char** argv) {
   EngineResult engine;
   if (!engine_model.empty()) {
     try {
-      engine = RunEngine(engine_model, texts, batch_tokens, single_texts);
+      engine = RunEngine(engine_model, texts, batch_tokens, single_texts, engine_repeats);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: engine: %s\n", e.what());
       return 1;
     }
-    report["engine_tokens_per_s"] = engine.tokens_per_s;
+    if (engine.tokens_per_s > 0) report["engine_tokens_per_s"] = engine.tokens_per_s;
     report["engine_single_p50_ms"] = engine.single_p50_ms;
   }
   std::printf("%-6s %8s %7s %10s %9s %9s %9s %9s\n", "conc", "ok", "errors", "tokens/s", "req/s",
@@ -298,6 +306,17 @@ int main(int argc, char** argv) {
       std::printf("  server RSS (MB) every %.0f s:", rss_every);
       for (const auto& s : r.rss) std::printf(" %.0f", s.second);
       std::printf("\n");
+      // Growth past warm-up: the first sample at or after rss_warmup against the largest after it.
+      auto base = std::find_if(r.rss.begin(), r.rss.end(),
+                               [&](const auto& s) { return s.first >= rss_warmup; });
+      if (base != r.rss.end() && base->second > 0) {
+        double peak = base->second;
+        for (auto it = base; it != r.rss.end(); ++it) peak = std::max(peak, it->second);
+        const double growth = 100.0 * (peak - base->second) / base->second;
+        std::printf("  RSS growth after %.0f s: %.0f MB at %.0f s -> at most %.0f MB (%+.2f%%)\n",
+                    rss_warmup, base->second, base->first, peak, growth);
+        level["rss_growth_percent"] = growth;
+      }
     }
     report["levels"].push_back(level);
     std::fflush(stdout);

@@ -160,6 +160,8 @@ def main():
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     jobs = queue.Queue()
     threading.Thread(target=model_loop, args=(args, model, pad_id, jobs), daemon=True).start()
+    # The stdlib's listen backlog is 5: 64 clients connecting at once would be refused.
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ThreadingHTTPServer((args.host, args.port), make_handler(tokenizer, jobs))
     server.daemon_threads = True
     print(f"serve_peer on {args.host}:{args.port}", flush=True)

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "core/check.h"
 #include "ops/cpu/bf16.h"
@@ -22,7 +23,15 @@ using Dt = dnnl::memory::data_type;
 using Dims = dnnl::memory::dims;
 
 dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  static dnnl::engine engine = [] {
+    // Linear keeps its own bounded cache of matmul primitives (MatmulCache below); oneDNN's
+    // process-wide one (1,024 primitives by default) would keep up to that many more alive —
+    // each new token count's, ~70 KB apiece — after ours let them go. A user's
+    // DNNL_PRIMITIVE_CACHE_CAPACITY still wins.
+    if (std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY") == nullptr)
+      dnnl::set_primitive_cache_capacity(0);
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return engine;
 }
 
@@ -63,8 +72,6 @@ ThreadState& Local() {
 
 // M used to ask oneDNN for its preferred weight layout (a typical packed-batch token count).
 constexpr int64_t kPackM = 512;
-// Distinct (M, N, ldy, accumulate, threads) primitives kept per Linear before the cache is reset.
-constexpr size_t kMaxCached = 256;
 // bf16 weights are expanded and multiplied a block of whole rows of W at a time, so the per-thread
 // scratch stays bounded (the tied decoder's V x C would take 154 MB in fp32 at the base shape).
 // Block size by M, measured on the base shapes (one layer's four GEMMs and `mbert bench`, 2-core
@@ -98,6 +105,54 @@ dnnl::memory::desc PreferredWeights(int64_t in, int64_t out) {
       .weights_desc();
 }
 
+// A matmul primitive and the memory descriptors it was made for.
+struct MatmulEntry {
+  dnnl::matmul prim;
+  dnnl::memory::desc src, wei, bia, dst, scratch;
+  size_t scratch_bytes;
+  std::string impl;
+};
+
+// Everything a matmul primitive depends on. It never depends on weight values, so every Linear of
+// one shape shares it: ModernBERT-base's 22 layers need 4 primitives per token count, not 88.
+// (With a cache per Linear, each new token count cost 0.56 MB and ~10 ms of primitive creation
+// on random base, and a 10-minute serving soak of varied lengths grew RSS by 216 MB before
+// the caches filled; Intel Xeon model 167, 2 threads.)
+struct MatmulKey {
+  int64_t M, in, n, ldy;
+  bool bias, accumulate;
+  int threads;
+  std::vector<int64_t> weights;  // the weight layout (WeightLayout)
+  auto operator<=>(const MatmulKey&) const = default;
+};
+
+// What identifies a weight layout: format kind, padded dims, strides and inner blocks (owned
+// weights are in the layout matmul prefers, borrowed ones plain "ba"; on AVX2 the preferred one
+// is plain "ab", so strides matter).
+std::vector<int64_t> WeightLayout(const dnnl::memory::desc& d) {
+  const dnnl_memory_desc_t& m = d.data;
+  std::vector<int64_t> k = {m.format_kind, m.ndims, m.offset0};
+  for (int i = 0; i < m.ndims; ++i) k.insert(k.end(), {m.dims[i], m.padded_dims[i]});
+  if (m.format_kind == dnnl_blocked) {
+    const auto& b = m.format_desc.blocking;
+    for (int i = 0; i < m.ndims; ++i) k.push_back(b.strides[i]);
+    k.push_back(b.inner_nblks);
+    for (int i = 0; i < b.inner_nblks; ++i) k.insert(k.end(), {b.inner_blks[i], b.inner_idxs[i]});
+  }
+  return k;
+}
+// Distinct primitives kept process-wide before the cache is reset. Each holds ~70 KB (its JIT
+// kernels; measured 0.29 MB per token count for base's 4 shapes), so 512 bound the cache to
+// ~37 MB, and making one is cheap enough now that it is shared (a forward at a new token count
+// was not measurably slower than a cached one) that a reset costs little.
+constexpr size_t kMaxCached = 512;
+
+std::mutex g_matmul_mu;
+std::map<MatmulKey, std::shared_ptr<const MatmulEntry>>& MatmulCache() {
+  static auto* cache = new std::map<MatmulKey, std::shared_ptr<const MatmulEntry>>();
+  return *cache;  // never destroyed: primitives may be in use by threads at exit
+}
+
 }  // namespace
 
 struct Linear::Impl {
@@ -110,21 +165,6 @@ struct Linear::Impl {
   const uint16_t* weights_bf16 = nullptr;  // BorrowBf16: the caller's W (out, in)
   const float* bias_bf16 = nullptr;        // BorrowBf16: the caller's bias, sliced per block
 
-  struct Key {
-    int64_t M, n, ldy;
-    bool accumulate;
-    int threads;
-    auto operator<=>(const Key&) const = default;
-  };
-  struct Entry {
-    dnnl::matmul prim;
-    dnnl::memory::desc src, wei, bia, dst, scratch;
-    size_t scratch_bytes;
-    std::string impl;
-  };
-  mutable std::mutex mu;
-  mutable std::map<Key, std::shared_ptr<const Entry>> cache;
-
   static std::unique_ptr<Impl> Make(int64_t out_features, int64_t in_features, bool bias) {
     MBERT_CHECK(out_features > 0 && in_features > 0, "Linear shape (", out_features, ", ",
                 in_features, ")");
@@ -136,16 +176,19 @@ struct Linear::Impl {
   }
 
   // The matmul for M rows and n output columns (out, or a block of a bf16 W).
-  std::shared_ptr<const Entry> Get(int64_t M, int64_t n, int64_t ldy, bool accumulate) const {
-    const Key key{M, n, ldy, accumulate, omp_get_max_threads()};
-    std::lock_guard<std::mutex> lock(mu);
+  std::shared_ptr<const MatmulEntry> Get(int64_t M, int64_t n, int64_t ldy, bool accumulate) const {
+    const dnnl::memory::desc wei = n == out ? wdesc : PlainWeights(in, n);
+    const MatmulKey key{
+        M, in, n, ldy, has_bias, accumulate, omp_get_max_threads(), WeightLayout(wei)};
+    std::lock_guard<std::mutex> lock(g_matmul_mu);
+    auto& cache = MatmulCache();
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
     if (cache.size() >= kMaxCached) cache.clear();
-    auto e = std::make_shared<Entry>();
+    auto e = std::make_shared<MatmulEntry>();
     try {
       e->src = dnnl::memory::desc({M, in}, Dt::f32, Tag::ab);
-      e->wei = n == out ? wdesc : PlainWeights(in, n);
+      e->wei = wei;
       e->bia = dnnl::memory::desc({1, n}, Dt::f32, Tag::ab);
       e->dst = dnnl::memory::desc({M, n}, Dt::f32, Dims{ldy, 1});
       dnnl::primitive_attr attr;
@@ -206,7 +249,7 @@ struct Linear::Impl {
     }
   }
 
-  void Execute(const Entry& e, const float* x, const dnnl::memory& w, const dnnl::memory* b,
+  void Execute(const MatmulEntry& e, const float* x, const dnnl::memory& w, const dnnl::memory* b,
                float* y) const {
     ThreadState& ts = Local();
     dnnl::engine& eng = CpuEngine();

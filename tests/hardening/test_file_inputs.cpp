@@ -7,6 +7,7 @@
 
 #include "core/file_io.h"
 #include "core/json_fields.h"
+#include "core/safetensors.h"
 #include "core/thread_limit.h"
 #include "hardening_util.h"
 #include "model/config.h"
@@ -24,6 +25,16 @@ TEST(FileInputs, FifoIsRefusedWithoutBlocking) {
   // Before: open() waited forever for a writer (the probe hung).
   EXPECT_TRUE(FailsWith(ModelConfig::FromFile(fifo), {fifo, "not a regular file"}));
   EXPECT_TRUE(FailsWith(ReadFile(fifo), {"not a regular file"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST(FileInputs, FifoWeightShardIsRefusedWithoutBlocking) {
+  // A shard named by model.safetensors.index.json is opened without a FileExists check first.
+  const std::string dir = ScratchDir("fifo_shard");
+  const std::string fifo = dir + "/model-00001.safetensors";
+  ASSERT_EQ(0, mkfifo(fifo.c_str(), 0600));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(FailsWith(SafetensorsFile::Open(fifo), {fifo, "not a regular file"}));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace mbert {
 
@@ -38,7 +39,8 @@ int64_t TensorView::numel() const {
 }
 
 Result<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in place of a weight file must not block open() before fstat rejects it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return Status::Error(path + ": cannot open: " + Errno());
   struct stat st {};
   if (fstat(fd, &st) != 0) {
@@ -83,11 +85,24 @@ Result<SafetensorsFile> SafetensorsFile::Parse(const uint8_t* bytes, size_t size
                          std::to_string(header_len) + " but the file has " + std::to_string(size) +
                          " bytes" + fix);
   }
-  nlohmann::json header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, nullptr,
+  // nlohmann keeps the last of two equal keys; a second entry for one tensor name would silently
+  // replace the first, so the top-level keys are collected while parsing.
+  std::string duplicate;
+  std::set<std::string> keys;
+  auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (depth == 1 && event == nlohmann::json::parse_event_t::key && duplicate.empty() &&
+        !keys.insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  nlohmann::json header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, on_event,
                                                 /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) {
     return Status::Error(origin + ": corrupt safetensors header: not a JSON object" + fix);
   }
+  if (!duplicate.empty())
+    return Status::Error(origin + ": corrupt safetensors header: tensor '" + duplicate +
+                         "' is listed twice" + fix);
   const uint8_t* data = bytes + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
 
@@ -148,6 +163,23 @@ Result<SafetensorsFile> SafetensorsFile::Parse(const uint8_t* bytes, size_t size
     view.nbytes = static_cast<size_t>(expect);
     file.index_[name] = file.tensors_.size();
     file.tensors_.push_back(std::move(view));
+  }
+  // Two tensors sharing bytes would alias: writing one (a fine-tune) would change the other, and
+  // a crafted file could make a weight read another's data. Empty tensors occupy nothing.
+  std::vector<const TensorView*> by_offset;
+  for (const TensorView& t : file.tensors_)
+    if (t.nbytes > 0) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TensorView* a, const TensorView* b) { return a->data < b->data; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const TensorView& prev = *by_offset[i - 1];
+    const TensorView& cur = *by_offset[i];
+    if (cur.data < prev.data + prev.nbytes) {
+      return Status::Error(
+          origin + ": corrupt safetensors header: tensors '" + prev.name + "' and '" + cur.name +
+          "' overlap (bytes [" + std::to_string(cur.data - data) + ", " +
+          std::to_string(prev.data + prev.nbytes - data) + ") of the data region)" + fix);
+    }
   }
   return file;
 }

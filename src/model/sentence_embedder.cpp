@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/file_io.h"
+#include "core/json_fields.h"
 #include "core/safetensors.h"
 #include "model/heads.h"
 
@@ -38,6 +39,7 @@ namespace {
 
 Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
   MBERT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(path));
+  if (!j.is_object()) return Status::Error(path + ": must be a JSON object");
   // sentence-transformers 6.x writes one "pooling_mode" string; earlier versions one flag per mode.
   if (auto pm = j.find("pooling_mode"); pm != j.end() && pm->is_string()) {
     const std::string mode = pm->get<std::string>();
@@ -71,16 +73,23 @@ Result<DenseModule> ReadDense(const std::string& dir) {
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   MBERT_ASSIGN_OR_RETURN(nlohmann::json cfg, ReadJsonFile(cfg_path));
   DenseModule d;
-  const std::string act = cfg.value("activation_function", "torch.nn.modules.activation.Tanh");
+  MBERT_ASSIGN_OR_RETURN(const JsonFields fields, JsonFields::Of(cfg, cfg_path));
+  std::string act = "torch.nn.modules.activation.Tanh";
+  MBERT_RETURN_IF_ERROR(fields.String("activation_function", &act));
   if (act == "torch.nn.modules.activation.Tanh")
     d.tanh = true;
   else if (act != "torch.nn.modules.linear.Identity")
     return Status::Error(cfg_path + ": activation_function '" + act +
                          "' is not supported (Identity or Tanh)");
-  const int64_t in = cfg.value("in_features", int64_t{0});
-  const int64_t out = cfg.value("out_features", int64_t{0});
+  // Bounded like hidden_size in config.json, before the weight tensor is allocated.
+  constexpr int64_t kMaxFeatures = int64_t{1} << 16;
+  int64_t in = 0, out = 0;
+  MBERT_RETURN_IF_ERROR(fields.Int("in_features", &in, 1, kMaxFeatures));
+  MBERT_RETURN_IF_ERROR(fields.Int("out_features", &out, 1, kMaxFeatures));
   if (in <= 0 || out <= 0)
     return Status::Error(cfg_path + ": in_features and out_features must be positive");
+  bool bias = true;
+  MBERT_RETURN_IF_ERROR(fields.Bool("bias", &bias));
   const std::string wpath = (fs::path(dir) / "model.safetensors").string();
   MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(wpath));
   const TensorView* w = f.Find("linear.weight");
@@ -90,7 +99,7 @@ Result<DenseModule> ReadDense(const std::string& dir) {
                          ", expected " + ShapeString({out, in}));
   d.weight = Tensor({out, in});
   MBERT_RETURN_IF_ERROR(ConvertToFloat(*w, d.weight.data(), wpath));
-  if (cfg.value("bias", true)) {
+  if (bias) {
     const TensorView* b = f.Find("linear.bias");
     if (b == nullptr || b->shape != std::vector<int64_t>{out})
       return Status::Error(wpath + ": missing or mis-shaped 'linear.bias' (expected [" +
@@ -111,11 +120,21 @@ Result<SentenceEmbedder> SentenceEmbedder::Load(const std::string& dir, const Mo
   MBERT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(modules));
   if (!j.is_array()) return Status::Error(modules + ": expected a JSON list of modules");
   int64_t width = c.hidden_size;
-  for (const auto& m : j) {
-    if (!m.is_object() || !m.contains("type") || !m["type"].is_string())
-      return Status::Error(modules + ": every module needs a string 'type'");
-    const std::string type = m["type"].get<std::string>();
-    const std::string path = m.value("path", "");
+  for (size_t i = 0; i < j.size(); ++i) {
+    // Built in steps: GCC 12's -Wrestrict misfires on "[" + std::to_string(i) (PR 105329).
+    std::string prefix = std::to_string(i);
+    prefix.insert(0, 1, '[');
+    prefix += "].";
+    MBERT_ASSIGN_OR_RETURN(const JsonFields m, JsonFields::Of(j[i], modules, prefix));
+    std::string type, path;
+    MBERT_RETURN_IF_ERROR(m.String("type", &type));
+    MBERT_RETURN_IF_ERROR(m.String("path", &path));
+    if (type.empty()) return m.Error("type", "is required (a sentence_transformers module class)");
+    // A module lives in a subfolder of the model: an absolute path or one with '..' would read
+    // files elsewhere on the machine.
+    const fs::path rel(path);
+    if (rel.is_absolute() || std::find(rel.begin(), rel.end(), "..") != rel.end())
+      return m.Error("path", "must be a folder inside the model directory, got '" + path + "'");
     const std::string sub = (fs::path(dir) / path).string();
     if (type.ends_with(".Transformer")) {
       if (!path.empty())

@@ -3,9 +3,11 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "core/warn.h"
 
 namespace mbert {
 
@@ -87,7 +89,13 @@ Result<Checkpoint> OpenCheckpoint(const std::string& dir) {
   for (const std::string& path : shards) {
     MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(path));
     ck.files.push_back(std::make_unique<SafetensorsFile>(std::move(f)));
-    for (const TensorView& t : ck.files.back()->tensors()) ck.where[t.name] = ck.files.back().get();
+    for (const TensorView& t : ck.files.back()->tensors()) {
+      auto [it, fresh] = ck.where.emplace(t.name, ck.files.back().get());
+      if (!fresh)
+        return Status::Error(dir + ": tensor '" + t.name + "' is stored twice, in " +
+                             it->second->path() + " and " + path +
+                             "; which one is meant is ambiguous");
+    }
   }
   return ck;
 }
@@ -109,6 +117,7 @@ namespace {
 template <typename F>
 Status ForEachExpected(const std::string& dir, const ModelConfig& c, F&& take) {
   MBERT_ASSIGN_OR_RETURN(Checkpoint ck, OpenCheckpoint(dir));
+  std::set<std::string> used;
   for (const ParamSpec& spec : ExpectedParams(c)) {
     const TensorView* view = nullptr;
     const SafetensorsFile* file = nullptr;
@@ -117,6 +126,7 @@ Status ForEachExpected(const std::string& dir, const ModelConfig& c, F&& take) {
       if (it != ck.where.end()) {
         file = it->second;
         view = file->Find(key);
+        used.insert(key);
         break;
       }
     }
@@ -132,6 +142,20 @@ Status ForEachExpected(const std::string& dir, const ModelConfig& c, F&& take) {
     }
     MBERT_RETURN_IF_ERROR(take(spec, *view, *file));
     file->Release(*view);
+  }
+  // Tensors nothing reads are legal (transformers warns too) but often mean the config does not
+  // describe the checkpoint (a head for another architecture, more layers than
+  // num_hidden_layers): say which, so a silently ignored layer is not a mystery.
+  std::vector<std::string> unused;
+  for (const auto& [name, file] : ck.where)
+    if (!used.count(name)) unused.push_back(name);
+  if (!unused.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unused.size() && i < 10; ++i) list += (i ? ", " : "") + unused[i];
+    if (unused.size() > 10) list += ", ... (" + std::to_string(unused.size() - 10) + " more)";
+    Warn(dir + ": " + std::to_string(unused.size()) + " checkpoint tensor" +
+         (unused.size() == 1 ? " is" : "s are") + " not used by " + c.architecture_name + ": " +
+         list);
   }
   return Status::Ok();
 }
@@ -180,8 +204,7 @@ Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTab
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::Error(dir + ": cannot create directory: " + ec.message());
-  return WriteSafetensors((fs::path(dir) / "model.safetensors").string(), out,
-                          {{"format", "pt"}});
+  return WriteSafetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
 }
 
 }  // namespace mbert

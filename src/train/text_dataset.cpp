@@ -1,5 +1,6 @@
 #include "train/text_dataset.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -38,6 +39,13 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
   if (opts.files.empty()) return Status::Error("data.train lists no files");
   if (opts.split != "paragraph" && opts.split != "line")
     return Status::Error("data.split '" + opts.split + "' must be \"paragraph\" or \"line\"");
+  // max_seq_len 0 used to resize a document to nothing and write its [SEP] before the start.
+  if (opts.max_seq_len < 2)
+    return Status::Error("data.max_seq_len must be at least 2 ([CLS] and [SEP]), got " +
+                         std::to_string(opts.max_seq_len));
+  if (opts.min_tokens < 1 || opts.eval_every < 0)
+    return Status::Error("data.min_tokens must be >= 1 and data.eval_every >= 0");
+  TextDataset ds;
   std::vector<std::string> docs;
   std::vector<std::vector<int32_t>> pretokenized;
   for (const std::string& path : opts.files) {
@@ -51,6 +59,10 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
         return Status::Error(path + ": a token shard needs tensors 'input_ids' and 'cu_seqlens'");
       MBERT_ASSIGN_OR_RETURN(std::vector<int32_t> flat, ReadInt32(*ids, path));
       MBERT_ASSIGN_OR_RETURN(std::vector<int32_t> bounds, ReadInt32(*cu, path));
+      std::error_code ec;
+      const uint64_t h =
+          Fnv1a64(bounds.data(), bounds.size() * 4, Fnv1a64(flat.data(), flat.size() * 4));
+      ds.sources.push_back({path, static_cast<uint64_t>(std::filesystem::file_size(path, ec)), h});
       for (size_t b = 0; b + 1 < bounds.size(); ++b) {
         if (bounds[b] < 0 || bounds[b] > bounds[b + 1] ||
             bounds[b + 1] > static_cast<int32_t>(flat.size()))
@@ -60,6 +72,7 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
       continue;
     }
     MBERT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    ds.sources.push_back({path, text.size(), Fnv1a64(text.data(), text.size())});
     if (path.ends_with(".jsonl")) {
       std::istringstream in(text);
       std::string line;
@@ -70,8 +83,10 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
         auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object() || !j.contains(opts.jsonl_field) ||
             !j[opts.jsonl_field].is_string())
-          return Status::Error(path + ":" + std::to_string(lineno) + ": expected a JSON object "
-                               "with a string field \"" + opts.jsonl_field + "\"");
+          return Status::Error(path + ":" + std::to_string(lineno) +
+                               ": expected a JSON object "
+                               "with a string field \"" +
+                               opts.jsonl_field + "\"");
         SplitDocuments(j[opts.jsonl_field].get<std::string>(), opts.split, &docs);
       }
     } else {
@@ -82,11 +97,11 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
   for (size_t i = 0; i < docs.size(); ++i) inputs[i].text = docs[i];
   std::vector<Result<Encoding>> enc = tok.EncodeBatch(inputs, {}, threads);
   for (size_t i = 0; i < enc.size(); ++i) {
-    if (!enc[i].ok()) return enc[i].status().Wrap("tokenizing training document " + std::to_string(i));
+    if (!enc[i].ok())
+      return enc[i].status().Wrap("tokenizing training document " + std::to_string(i));
     pretokenized.push_back(std::move(enc[i]).value().ids);
   }
   const int32_t vocab = static_cast<int32_t>(tok.vocab_size());
-  TextDataset ds;
   int64_t kept = 0;
   for (std::vector<int32_t>& ids : pretokenized) {
     for (int32_t id : ids)
@@ -110,8 +125,9 @@ Result<TextDataset> LoadTextDataset(const TextDatasetOptions& opts, const Tokeni
       ds.train.push_back(ids);
     }
   }
-  if (ds.train.empty()) return Status::Error("no training documents with at least " +
-                                             std::to_string(opts.min_tokens) + " tokens");
+  if (ds.train.empty())
+    return Status::Error("no training documents with at least " + std::to_string(opts.min_tokens) +
+                         " tokens");
   return ds;
 }
 

@@ -3,17 +3,25 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/file_io.h"
+#include "core/json_fields.h"
 #include "core/safetensors.h"
+#include "core/thread_limit.h"
+#include "core/warn.h"
 #include "hub/hub.h"
 #include "model/weights.h"
 #include "train/init.h"
 #include "train/mlm_backward.h"
+#include "train/numeric_guard.h"
 
 namespace mbert {
 
@@ -22,141 +30,80 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string Resolve(const std::string& base, const std::string& p) {
-  if (p.empty() || fs::path(p).is_absolute()) return p;
-  return (fs::path(base) / p).lexically_normal().string();
-}
-
-template <typename T>
-Status Read(const json& j, const char* key, T* out, const std::string& origin) {
-  auto it = j.find(key);
-  if (it == j.end()) return Status::Ok();
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception&) {
-    return Status::Error(origin + ": field '" + key + "' has the wrong type (" + it->dump() + ")");
-  }
-  return Status::Ok();
-}
-
 json RngToJson(const Rng& r) {
   json a = json::array();
   for (uint64_t w : r.state()) a.push_back(std::to_string(w));
   return a;
 }
 
-Status RngFromJson(const json& j, Rng* r, const std::string& what) {
-  if (!j.is_array() || j.size() != 4) return Status::Error("trainer state: bad RNG state " + what);
+Status RngFromJson(const JsonFields& f, const char* key, Rng* r) {
+  const std::string what = "must be 4 decimal strings of 64-bit words, not all zero";
+  if (!f.Has(key) || !f.at(key).is_array() || f.at(key).size() != 4) return f.Error(key, what);
   Rng::State s{};
-  for (size_t i = 0; i < 4; ++i) s[i] = std::stoull(j[i].get<std::string>());
+  for (size_t i = 0; i < 4; ++i) {
+    const json& w = f.at(key)[i];
+    const std::string text = w.is_string() ? w.get<std::string>() : "";
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s[i]);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+      return f.Error(key, what + ", got " + w.dump());
+  }
+  // xoshiro256** never leaves the all-zero state: every later draw would be 0.
+  if (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0) return f.Error(key, what);
   r->set_state(s);
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<TrainConfig> TrainConfig::FromFile(const std::string& path) {
-  MBERT_ASSIGN_OR_RETURN(json j, ReadJsonFile(path));
-  return FromJson(j, path, fs::path(path).parent_path().string());
+// Reads output_dir/latest. It must name a checkpoint-<step> directory directly inside
+// output_dir: a `latest` holding "../x" or an absolute path (or a symlinked checkpoint) would
+// make a resume read, and the next save trust, a directory elsewhere.
+Result<std::string> LatestCheckpoint(const std::string& out) {
+  const std::string path = out + "/latest";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::Error(out + ": nothing to resume (no 'latest' file)");
+  MBERT_ASSIGN_OR_RETURN(std::string name, ReadFile(path, 256));
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+  const std::string prefix = "checkpoint-";
+  const bool digits = name.size() > prefix.size() && name.size() <= prefix.size() + 18 &&
+                      name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+  if (name.rfind(prefix, 0) != 0 || !digits)
+    return Status::Error(path + ": must hold the name of a checkpoint-<step> directory in " + out +
+                         ", got '" + name.substr(0, 80) + "'");
+  const std::string dir = out + "/" + name;
+  const fs::path real = fs::canonical(dir, ec);
+  if (ec || !fs::is_directory(real))
+    return Status::Error(path + ": names " + dir + ", which is not a directory");
+  if (real.parent_path() != fs::canonical(out, ec))
+    return Status::Error(path + ": " + dir + " resolves to " + real.string() +
+                         ", outside the output directory " + out);
+  return dir;
 }
 
-Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& origin,
-                                          const std::string& base) {
-  if (!j.is_object()) return Status::Error(origin + ": training config must be a JSON object");
-  static const char* kKnown[] = {
-      "output_dir",   "init_from",        "model",      "tokenizer", "data",
-      "seed",         "mlm_probability",  "row_tokens", "rows",      "batch_size_warmup",
-      "optimizer",    "schedule",         "max_steps",  "log_every", "eval_every",
-      "eval_batches", "checkpoint_every", "threads"};
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (std::find_if(std::begin(kKnown), std::end(kKnown),
-                     [&](const char* k) { return it.key() == k; }) == std::end(kKnown))
-      return Status::Error(origin + ": unknown field '" + it.key() + "'");
-  }
-  TrainConfig c;
-  MBERT_RETURN_IF_ERROR(Read(j, "output_dir", &c.output_dir, origin));
-  if (c.output_dir.empty()) return Status::Error(origin + ": 'output_dir' is required");
-  c.output_dir = Resolve(base, c.output_dir);
-  MBERT_RETURN_IF_ERROR(Read(j, "init_from", &c.init_from, origin));
-  c.init_from = Resolve(base, c.init_from);
-  if (auto m = j.find("model"); m != j.end()) {
-    if (m->is_string()) {
-      MBERT_ASSIGN_OR_RETURN(c.model_config, ReadJsonFile(Resolve(base, m->get<std::string>())));
-    } else if (m->is_object()) {
-      c.model_config = *m;
-    } else {
-      return Status::Error(origin + ": 'model' must be a config.json path or object");
+// Keeps the lines of metrics.jsonl whose step is at most `last_step` (none when it is negative),
+// so a resumed run that repeats steps after its checkpoint leaves one line per step. A line that
+// does not parse (cut short by a crash) goes too.
+Status TruncateMetrics(const std::string& path, int64_t last_step) {
+  if (!FileExists(path)) return Status::Ok();
+  std::string kept;
+  if (last_step >= 0) {
+    MBERT_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+          j["step"].get<int64_t>() <= last_step)
+        kept += line + "\n";
     }
   }
-  if (c.init_from.empty() == c.model_config.is_null())
-    return Status::Error(origin +
-                         ": give exactly one of 'init_from' (a checkpoint directory) "
-                         "or 'model' (a config for a freshly initialised model)");
-  MBERT_RETURN_IF_ERROR(Read(j, "tokenizer", &c.tokenizer_dir, origin));
-  c.tokenizer_dir = Resolve(base, c.tokenizer_dir.empty() ? c.init_from : c.tokenizer_dir);
-  if (c.tokenizer_dir.empty()) return Status::Error(origin + ": 'tokenizer' directory is required");
-
-  const json data = j.value("data", json::object());
-  if (!data.is_object()) return Status::Error(origin + ": 'data' must be an object");
-  std::vector<std::string> files;
-  MBERT_RETURN_IF_ERROR(Read(data, "train", &files, origin + " data"));
-  for (auto& f : files) c.data.files.push_back(Resolve(base, f));
-  MBERT_RETURN_IF_ERROR(Read(data, "split", &c.data.split, origin + " data"));
-  MBERT_RETURN_IF_ERROR(Read(data, "jsonl_field", &c.data.jsonl_field, origin + " data"));
-  MBERT_RETURN_IF_ERROR(Read(data, "max_seq_len", &c.data.max_seq_len, origin + " data"));
-  MBERT_RETURN_IF_ERROR(Read(data, "min_tokens", &c.data.min_tokens, origin + " data"));
-  MBERT_RETURN_IF_ERROR(Read(data, "eval_every", &c.data.eval_every, origin + " data"));
-
-  MBERT_RETURN_IF_ERROR(Read(j, "seed", &c.seed, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "mlm_probability", &c.mlm_probability, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "row_tokens", &c.row_tokens, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "rows", &c.rows, origin));
-  if (auto bw = j.find("batch_size_warmup"); bw != j.end()) {
-    MBERT_RETURN_IF_ERROR(Read(*bw, "min_rows", &c.min_rows, origin + " batch_size_warmup"));
-    MBERT_RETURN_IF_ERROR(
-        Read(*bw, "tokens", &c.batch_warmup_tokens, origin + " batch_size_warmup"));
-  }
-  const json opt = j.value("optimizer", json::object());
-  MBERT_RETURN_IF_ERROR(Read(opt, "lr", &c.lr, origin + " optimizer"));
-  MBERT_RETURN_IF_ERROR(
-      Read(opt, "weight_decay", &c.optimizer.weight_decay, origin + " optimizer"));
-  MBERT_RETURN_IF_ERROR(Read(opt, "eps", &c.optimizer.eps, origin + " optimizer"));
-  if (auto b = opt.find("betas"); b != opt.end()) {
-    if (!b->is_array() || b->size() != 2)
-      return Status::Error(origin + ": optimizer.betas must be [b1, b2]");
-    c.optimizer.beta1 = (*b)[0].get<double>();
-    c.optimizer.beta2 = (*b)[1].get<double>();
-  }
-  c.optimizer.max_lr = c.lr;
-  const json sch = j.value("schedule", json::object());
-  std::string unit = "steps", shape = "1-sqrt";
-  MBERT_RETURN_IF_ERROR(Read(sch, "unit", &unit, origin + " schedule"));
-  MBERT_RETURN_IF_ERROR(Read(sch, "decay_shape", &shape, origin + " schedule"));
-  MBERT_ASSIGN_OR_RETURN(c.schedule.unit, ParseScheduleUnit(unit));
-  MBERT_ASSIGN_OR_RETURN(c.schedule.shape, ParseDecayShape(shape));
-  MBERT_RETURN_IF_ERROR(Read(sch, "warmup", &c.schedule.warmup, origin + " schedule"));
-  MBERT_RETURN_IF_ERROR(Read(sch, "decay", &c.schedule.decay, origin + " schedule"));
-  MBERT_RETURN_IF_ERROR(Read(sch, "alpha_f", &c.schedule.alpha_f, origin + " schedule"));
-  c.schedule.peak_lr = c.lr;
-  MBERT_RETURN_IF_ERROR(Read(j, "max_steps", &c.max_steps, origin));
-  c.schedule.total = c.schedule.unit == ScheduleUnit::kSteps ? c.max_steps : 0;
-  MBERT_RETURN_IF_ERROR(Read(sch, "total", &c.schedule.total, origin + " schedule"));
-  MBERT_RETURN_IF_ERROR(Read(j, "log_every", &c.log_every, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "eval_every", &c.eval_every, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "eval_batches", &c.eval_batches, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "checkpoint_every", &c.checkpoint_every, origin));
-  MBERT_RETURN_IF_ERROR(Read(j, "threads", &c.threads, origin));
-  if (c.rows < 1 || c.min_rows < 1 || c.min_rows > c.rows)
-    return Status::Error(origin + ": need 1 <= batch_size_warmup.min_rows <= rows");
-  if (c.row_tokens < 8) return Status::Error(origin + ": row_tokens must be at least 8");
-  if (c.data.max_seq_len > c.row_tokens)
-    return Status::Error(origin + ": data.max_seq_len must not exceed row_tokens");
-  if (c.max_steps < 1) return Status::Error(origin + ": max_steps must be positive");
-  if (!(c.lr > 0)) return Status::Error(origin + ": optimizer.lr must be positive");
-  return c;
+  return WriteFileAtomic(path, kept);
 }
 
+constexpr int64_t kMaxStateCount = int64_t{1} << 50;
+
+}  // namespace
+
 Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool resume) {
+  MBERT_RETURN_IF_ERROR(config.Validate("training config"));
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = config;
   if (config.threads > 0) omp_set_num_threads(config.threads);
@@ -167,9 +114,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
 
   std::string latest;
   if (resume) {
-    auto l = ReadFile(config.output_dir + "/latest");
-    if (!l.ok()) return Status::Error(config.output_dir + ": nothing to resume (no 'latest' file)");
-    latest = config.output_dir + "/" + l.value();
+    MBERT_ASSIGN_OR_RETURN(latest, LatestCheckpoint(config.output_dir));
   }
   if (!latest.empty() || !config.init_from.empty()) {
     // init_from may name a model (org/name[@revision]) as --model does.
@@ -183,7 +128,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
     json mc = config.model_config;
     mc["architectures"] = {"ModernBertForMaskedLM"};
     mc["pad_token_id"] = mc.value("pad_token_id", t->tokenizer_->pad_id());
-    MBERT_ASSIGN_OR_RETURN(ModelConfig c, ModelConfig::FromJson(mc, "model config"));
+    MBERT_ASSIGN_OR_RETURN(
+        ModelConfig c, ModelConfig::FromJson(
+                           mc, config.model_origin.empty() ? "model config" : config.model_origin));
     TensorTable params;
     for (const ParamSpec& p : ExpectedParams(c)) params.emplace(p.name, Tensor(p.shape));
     MBERT_RETURN_IF_ERROR(MegatronInit(c, config.seed, &params));
@@ -196,8 +143,16 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   if (static_cast<int64_t>(t->tokenizer_->vocab_size()) > mc.vocab_size)
     return Status::Error("the tokenizer has " + std::to_string(t->tokenizer_->vocab_size()) +
                          " ids but the model's vocab_size is " + std::to_string(mc.vocab_size));
+  // Every packed row is also a sequence position range: the row's padding is one sequence of up
+  // to row_tokens positions, and RoPE tables end at max_position_embeddings.
+  if (config.row_tokens > mc.max_position_embeddings)
+    return Status::Error("row_tokens " + std::to_string(config.row_tokens) +
+                         " is above the model's max_position_embeddings " +
+                         std::to_string(mc.max_position_embeddings) +
+                         "; lower row_tokens (and data.max_seq_len) to at most that");
 
   MBERT_ASSIGN_OR_RETURN(t->data_, LoadTextDataset(config.data, *t->tokenizer_));
+  t->data_fingerprint_ = t->data_.fingerprint();
   MBERT_ASSIGN_OR_RETURN(StableAdamW opt, StableAdamW::Create(config.optimizer));
   t->optimizer_ = std::move(opt);
   MBERT_ASSIGN_OR_RETURN(LrSchedule sch, LrSchedule::Create(config.schedule));
@@ -289,6 +244,20 @@ Result<StepMetrics> Trainer::Step() {
     MBERT_ASSIGN_OR_RETURN(MlmStepResult res, MlmForwardBackward(*model_, r, &grads_, w, &ws_));
     sm.loss += static_cast<double>(res.loss) * w;
   }
+  // Guards before the optimizer: one NaN gradient would make every weight NaN at once, and the
+  // run would then train on and checkpoint garbage with exit 0.
+  const std::string at_step = "step " + std::to_string(step_ + 1);
+  const std::string stopped =
+      "; stopped before the optimizer step, so the weights and the checkpoints are those of step " +
+      std::to_string(step_) + " (lower optimizer.lr, or resume from the last checkpoint)";
+  if (!std::isfinite(sm.loss)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", sm.loss);
+    return Status::Error(at_step + ": the loss is " + buf + stopped);
+  }
+  auto norm = FiniteGradientNorm(grads_, ExpectedParams(model_->config()), at_step);
+  if (!norm.ok()) return Status::Error(norm.status().message() + stopped);
+  sm.grad_norm = norm.value();
   const int64_t t = schedule_->config().unit == ScheduleUnit::kSteps ? step_ : tokens_seen_;
   sm.lr = schedule_->Lr(t);
   optimizer_->Step(model_->mutable_params(), grads_, sm.lr);
@@ -318,6 +287,7 @@ Result<EvalMetrics> Trainer::Evaluate() {
 
 Status Trainer::SaveCheckpoint() {
   const std::string name = "checkpoint-" + std::to_string(step_);
+  MBERT_RETURN_IF_ERROR(CheckFinite("refusing to save " + name));
   const std::string final_dir = cfg_.output_dir + "/" + name;
   const std::string tmp_dir = cfg_.output_dir + "/." + name + ".tmp";
   std::error_code ec;
@@ -353,6 +323,7 @@ Status Trainer::SaveCheckpoint() {
   st["mask_rng"] = RngToJson(mask_rng_);
   st["data_rng"] = RngToJson(data_rng_);
   st["packer_buffer"] = packer_->SaveBuffer();
+  st["data"] = data_fingerprint_;
   const PackerStats& ps = packer_->stats();
   st["packer_stats"] = {ps.batches,     ps.seqs_consumed, ps.seqs_emitted,
                         ps.real_tokens, ps.slots,         ps.truncated};
@@ -365,51 +336,161 @@ Status Trainer::SaveCheckpoint() {
   return WriteFileAtomic(cfg_.output_dir + "/latest", name);
 }
 
-Status Trainer::Restore(const std::string& dir) {
-  MBERT_ASSIGN_OR_RETURN(json st, ReadJsonFile(dir + "/trainer_state.json"));
-  try {
-    step_ = st.at("step").get<int64_t>();
-    tokens_seen_ = st.at("tokens_seen").get<int64_t>();
-    epoch_ = st.at("epoch").get<int64_t>();
-    cursor_ = st.at("cursor").get<int64_t>();
-    order_ = st.at("order").get<std::vector<uint32_t>>();
-    MBERT_RETURN_IF_ERROR(RngFromJson(st.at("mask_rng"), &mask_rng_, "mask_rng"));
-    MBERT_RETURN_IF_ERROR(RngFromJson(st.at("data_rng"), &data_rng_, "data_rng"));
-    const auto ps = st.at("packer_stats").get<std::vector<int64_t>>();
-    PackerStats stats;
-    if (ps.size() == 6) {
-      stats.batches = ps[0];
-      stats.seqs_consumed = ps[1];
-      stats.seqs_emitted = ps[2];
-      stats.real_tokens = ps[3];
-      stats.slots = ps[4];
-      stats.truncated = ps[5];
+Status Trainer::CheckFinite(const std::string& when) const {
+  const StableAdamWState& os = optimizer_->state();
+  for (const auto* table : {&model_->params(), &os.exp_avg, &os.exp_avg_sq}) {
+    for (const auto& [name, t] : *table) {
+      const float* d = t.data();
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        if (!std::isfinite(d[i])) {
+          const char* kind = table == &model_->params() ? "parameter"
+                             : table == &os.exp_avg     ? "optimizer exp_avg of"
+                                                        : "optimizer exp_avg_sq of";
+          return Status::Error(when + ": " + kind + " '" + name + "' holds a non-finite value (" +
+                               std::to_string(d[i]) + " at element " + std::to_string(i) + ")");
+        }
+      }
     }
-    packer_->RestoreBuffer(st.at("packer_buffer").get<std::vector<std::vector<int32_t>>>(), stats);
-    StableAdamWState os;
-    os.step = st.at("optimizer_step").get<int64_t>();
-    MBERT_ASSIGN_OR_RETURN(SafetensorsFile f,
-                           SafetensorsFile::Open(dir + "/optimizer.safetensors"));
-    for (const TensorView& v : f.tensors()) {
-      Tensor t(v.shape);
-      MBERT_RETURN_IF_ERROR(ConvertToFloat(v, t.data(), f.path()));
-      if (v.name.rfind("exp_avg_sq.", 0) == 0)
-        os.exp_avg_sq.emplace(v.name.substr(11), std::move(t));
-      else if (v.name.rfind("exp_avg.", 0) == 0)
-        os.exp_avg.emplace(v.name.substr(8), std::move(t));
-    }
-    MBERT_RETURN_IF_ERROR(optimizer_->LoadState(std::move(os), model_->params()));
-  } catch (const json::exception& e) {
-    return Status::Error(dir + "/trainer_state.json: malformed: " + e.what());
   }
   return Status::Ok();
+}
+
+Status Trainer::RestoreTrainerState(const std::string& path, const json& st) {
+  MBERT_ASSIGN_OR_RETURN(const JsonFields f, JsonFields::Of(st, path));
+  for (const char* k : {"step", "tokens_seen", "optimizer_step", "epoch", "cursor", "order",
+                        "mask_rng", "data_rng", "packer_buffer", "packer_stats"})
+    if (!f.Has(k)) return f.Error(k, "is missing (not a checkpoint written by mbert train?)");
+  MBERT_RETURN_IF_ERROR(f.Int("step", &step_, 0, kMaxStateCount));
+  MBERT_RETURN_IF_ERROR(f.Int("tokens_seen", &tokens_seen_, 0, kMaxStateCount));
+  MBERT_RETURN_IF_ERROR(f.Int("epoch", &epoch_, 0, kMaxStateCount));
+  int64_t optimizer_step = 0;
+  MBERT_RETURN_IF_ERROR(f.Int("optimizer_step", &optimizer_step, step_, step_));
+  MBERT_RETURN_IF_ERROR(RngFromJson(f, "mask_rng", &mask_rng_));
+  MBERT_RETURN_IF_ERROR(RngFromJson(f, "data_rng", &data_rng_));
+
+  // The data: order_ indexes data_.train, so it must be this data's permutation.
+  const std::string diff =
+      DataFingerprintDiff(f.Has("data") ? f.at("data") : json(), data_fingerprint_);
+  const size_t n_train = data_.train.size();
+  if (!f.Has("data")) {
+    Warn(path +
+         ": the checkpoint records no data fingerprint (written by an older mbert); "
+         "cannot check that the training data is unchanged");
+  } else if (!diff.empty() && !cfg_.allow_data_change) {
+    return Status::Error(path +
+                         ": the training data is not the data this checkpoint was "
+                         "trained on: " +
+                         diff +
+                         ". Resume with the original data, or set \"allow_data_change\": true "
+                         "in the training config (mbert train --allow-data-change) to continue "
+                         "on this data from a fresh epoch");
+  }
+  if (f.Has("data") && !diff.empty()) {
+    Warn(path + ": the training data changed (" + diff +
+         "); continuing on the new data from a fresh epoch (allow_data_change)");
+    order_.clear();
+    cursor_ = 0;
+  } else {
+    const json& order = f.at("order");
+    if (!order.is_array() || order.size() != n_train)
+      return f.Error("order", "must list each of the " + std::to_string(n_train) +
+                                  " training documents once (the data changed?)");
+    std::vector<bool> seen(n_train, false);
+    order_.assign(n_train, 0);
+    for (size_t i = 0; i < n_train; ++i) {
+      int64_t v = -1;
+      MBERT_RETURN_IF_ERROR(CheckJsonInt(order[i], f.Field("order[" + std::to_string(i) + "]"), 0,
+                                         static_cast<int64_t>(n_train) - 1, &v));
+      if (seen[static_cast<size_t>(v)])
+        return f.Error("order", "lists document " + std::to_string(v) + " twice");
+      seen[static_cast<size_t>(v)] = true;
+      order_[i] = static_cast<uint32_t>(v);
+    }
+    MBERT_RETURN_IF_ERROR(f.Int("cursor", &cursor_, 0, static_cast<int64_t>(n_train)));
+  }
+
+  // The packer's buffer holds documents (token ids), checked like the data they came from.
+  const json& buf = f.at("packer_buffer");
+  const int64_t vocab = model_->config().vocab_size;
+  if (!buf.is_array() || buf.size() > (size_t{1} << 20))
+    return f.Error("packer_buffer", "must be a list of at most 1048576 documents");
+  std::vector<std::vector<int32_t>> docs;
+  for (size_t d = 0; d < buf.size(); ++d) {
+    const std::string field = "packer_buffer[" + std::to_string(d) + "]";
+    if (!buf[d].is_array() || buf[d].empty() ||
+        static_cast<int64_t>(buf[d].size()) > cfg_.data.max_seq_len)
+      return f.Error(field, "must be a document of 1 to data.max_seq_len = " +
+                                std::to_string(cfg_.data.max_seq_len) + " token ids");
+    std::vector<int32_t> ids(buf[d].size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      int64_t v = 0;
+      MBERT_RETURN_IF_ERROR(CheckJsonInt(buf[d][i], f.Field(field), 0, vocab - 1, &v));
+      ids[i] = static_cast<int32_t>(v);
+    }
+    docs.push_back(std::move(ids));
+  }
+  const json& ps = f.at("packer_stats");
+  if (!ps.is_array() || ps.size() != 6)
+    return f.Error("packer_stats",
+                   "must be 6 counts [batches, seqs_consumed, seqs_emitted, "
+                   "real_tokens, slots, truncated]");
+  int64_t v[6];
+  for (size_t i = 0; i < 6; ++i)
+    MBERT_RETURN_IF_ERROR(CheckJsonInt(ps[i], f.Field("packer_stats"), 0, kMaxStateCount, &v[i]));
+  PackerStats stats;
+  stats.batches = v[0];
+  stats.seqs_consumed = v[1];
+  stats.seqs_emitted = v[2];
+  stats.real_tokens = v[3];
+  stats.slots = v[4];
+  stats.truncated = v[5];
+  packer_->RestoreBuffer(docs, stats);
+  return Status::Ok();
+}
+
+Status Trainer::Restore(const std::string& dir) {
+  const std::string state_path = dir + "/trainer_state.json";
+  MBERT_ASSIGN_OR_RETURN(const json st, ReadJsonFile(state_path));
+  MBERT_RETURN_IF_ERROR(RestoreTrainerState(state_path, st));
+  // LatestCheckpoint checked the name's form: checkpoint-<digits>.
+  const std::string name = fs::path(dir).filename().string();
+  if (name != "checkpoint-" + std::to_string(step_))
+    return Status::Error(state_path + ": step " + std::to_string(step_) +
+                         " does not match the checkpoint directory's name " + name);
+  StableAdamWState os;
+  os.step = step_;
+  MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(dir + "/optimizer.safetensors"));
+  for (const TensorView& v : f.tensors()) {
+    const bool sq = v.name.rfind("exp_avg_sq.", 0) == 0;
+    if (!sq && v.name.rfind("exp_avg.", 0) != 0)
+      return Status::Error(f.path() + ": unexpected tensor '" + v.name +
+                           "' (only exp_avg.<param> and exp_avg_sq.<param>)");
+    const std::string param = v.name.substr(sq ? 11 : 8);
+    auto p = model_->params().find(param);
+    if (p == model_->params().end() || p->second.shape() != v.shape)
+      return Status::Error(f.path() + ": tensor '" + v.name + "' has shape " +
+                           ShapeString(v.shape) + ", which matches no parameter of the model");
+    Tensor t(v.shape);
+    MBERT_RETURN_IF_ERROR(ConvertToFloat(v, t.data(), f.path()));
+    (sq ? os.exp_avg_sq : os.exp_avg).emplace(param, std::move(t));
+  }
+  // After a step every parameter has both moments; a missing one would silently restart at 0.
+  if (step_ > 0 && (os.exp_avg.size() != model_->params().size() ||
+                    os.exp_avg_sq.size() != model_->params().size()))
+    return Status::Error(f.path() + ": holds moments for " + std::to_string(os.exp_avg.size()) +
+                         " and " + std::to_string(os.exp_avg_sq.size()) + " of the " +
+                         std::to_string(model_->params().size()) + " parameters");
+  MBERT_RETURN_IF_ERROR(optimizer_->LoadState(std::move(os), model_->params()));
+  return CheckFinite("resuming from " + dir);
 }
 
 Status Trainer::Run() {
   std::error_code ec;
   fs::create_directories(cfg_.output_dir, ec);
   if (ec) return Status::Error(cfg_.output_dir + ": cannot create: " + ec.message());
-  std::ofstream metrics(cfg_.output_dir + "/metrics.jsonl", std::ios::app);
+  const std::string metrics_path = cfg_.output_dir + "/metrics.jsonl";
+  MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step_ > 0 ? step_ : -1));
+  std::ofstream metrics(metrics_path, std::ios::app);
   std::cerr << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
             << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
             << " held out; " << omp_get_max_threads() << " threads\n";
@@ -432,6 +513,7 @@ Status Trainer::Run() {
     window_tokens += sm.tokens;
     write({{"step", sm.step},
            {"loss", sm.loss},
+           {"grad_norm", sm.grad_norm},
            {"lr", sm.lr},
            {"rows", sm.rows},
            {"tokens", sm.tokens},

@@ -18,40 +18,14 @@
 #include "train/schedule.h"
 #include "train/stable_adamw.h"
 #include "train/text_dataset.h"
+#include "train/train_config.h"
 
 namespace mbert {
-
-struct TrainConfig {
-  std::string output_dir;
-  std::string init_from;        // existing HF ModernBertForMaskedLM directory, or empty
-  nlohmann::json model_config;  // config.json fields for a fresh model (Megatron init)
-  std::string tokenizer_dir;    // directory holding tokenizer.json
-  TextDatasetOptions data;
-  uint64_t seed = 17;
-  double mlm_probability = 0.30;
-  int64_t row_tokens = 1024;        // tokens per packed row (one micro-batch)
-  int rows = 4;                     // packed rows per optimizer step after warmup
-  int min_rows = 1;                 // batch-size warmup start
-  int64_t batch_warmup_tokens = 0;  // 0 = no batch-size warmup
-  StableAdamWConfig optimizer;      // max_lr is set to lr
-  double lr = 8e-4;
-  LrScheduleConfig schedule;  // peak_lr = lr; unit steps or tokens
-  int64_t max_steps = 100;
-  int64_t log_every = 10;
-  int64_t eval_every = 50;  // 0 = never
-  int eval_batches = 4;
-  int64_t checkpoint_every = 0;  // 0 = only at the end
-  int threads = 0;
-
-  // Parses the JSON training config; relative paths resolve against `base_dir`.
-  static Result<TrainConfig> FromJson(const nlohmann::json& j, const std::string& origin,
-                                      const std::string& base_dir);
-  static Result<TrainConfig> FromFile(const std::string& path);
-};
 
 struct StepMetrics {
   int64_t step = 0;
   double loss = 0.0;
+  double grad_norm = 0.0;  // global L2 norm of the step's gradient, before the optimizer
   double lr = 0.0;
   int rows = 0;
   int64_t tokens = 0;  // non-pad tokens in this step
@@ -67,16 +41,20 @@ struct EvalMetrics {
 class Trainer {
  public:
   // Builds (or, with resume, restores from output_dir's latest checkpoint) the whole state.
+  // `latest` must name a checkpoint-<step> directory inside output_dir.
   static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& config, bool resume);
 
-  // One optimizer step.
+  // One optimizer step. A non-finite loss or gradient is an error raised before the optimizer
+  // touches the weights; it names the step and the first parameter with a non-finite gradient.
   Result<StepMetrics> Step();
   // Held-out MLM loss/accuracy at 15% masking on fixed (seeded) eval batches.
   Result<EvalMetrics> Evaluate();
-  // Writes output_dir/checkpoint-<step> atomically and points output_dir/latest at it.
+  // Writes output_dir/checkpoint-<step> atomically and points output_dir/latest at it. Refuses
+  // (and writes nothing) when a weight or optimizer moment is not finite.
   Status SaveCheckpoint();
   // Runs until max_steps with logging, eval and checkpoints; progress on stderr, metrics JSONL in
-  // output_dir/metrics.jsonl.
+  // output_dir/metrics.jsonl. The file first loses every line of a step after the one this run
+  // starts from (a resumed run repeats no step; a fresh run starts an empty file).
   Status Run();
 
   int64_t step() const { return step_; }
@@ -87,11 +65,14 @@ class Trainer {
   Trainer() = default;
   Result<bool> NextDocument(std::vector<int32_t>* out);
   Status Restore(const std::string& checkpoint_dir);
+  Status RestoreTrainerState(const std::string& path, const nlohmann::json& st);
+  Status CheckFinite(const std::string& when) const;
 
   TrainConfig cfg_;
   std::unique_ptr<Encoder> model_;
   std::optional<Tokenizer> tokenizer_;
   TextDataset data_;
+  nlohmann::json data_fingerprint_;  // of data_, saved with every checkpoint
   std::optional<StableAdamW> optimizer_;
   std::optional<LrSchedule> schedule_;
   std::optional<BatchSizeWarmup> batch_warmup_;

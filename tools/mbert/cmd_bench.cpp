@@ -108,7 +108,25 @@ Result<std::shared_ptr<const Model>> LoadOrCreateModel(const Options& o, bool* c
   LoadOptions lo;
   MBERT_ASSIGN_OR_RETURN(lo.dtype, ParseWeightDtype(o.dtype));
   *created = !FileExists(dir + "/config.json");
-  if (*created) MBERT_RETURN_IF_ERROR(CreateModel(o, dir));
+  if (*created) {
+    MBERT_RETURN_IF_ERROR(CreateModel(o, dir));
+  } else {
+    // A model left in --out by a run with another --shape would be timed and recorded as this
+    // shape: compare its sizes with the shape's before using it.
+    MBERT_ASSIGN_OR_RETURN(const ModelConfig have, ModelConfig::FromFile(dir + "/config.json"));
+    MBERT_ASSIGN_OR_RETURN(const ModelConfig want,
+                           ModelConfig::FromJson(ShapeConfig(o.shape), o.shape));
+    if (have.hidden_size != want.hidden_size || have.num_hidden_layers != want.num_hidden_layers ||
+        have.intermediate_size != want.intermediate_size ||
+        have.num_attention_heads != want.num_attention_heads ||
+        have.vocab_size != want.vocab_size || have.layer_is_global != want.layer_is_global ||
+        have.local_attention != want.local_attention)
+      return Status::Error(
+          dir + " holds a model of another shape (hidden " + std::to_string(have.hidden_size) +
+          ", " + std::to_string(have.num_hidden_layers) + " layers) than --shape " + o.shape +
+          " (hidden " + std::to_string(want.hidden_size) + ", " +
+          std::to_string(want.num_hidden_layers) + " layers); use another --out or delete " + dir);
+  }
   return Model::Load(dir, lo);
 }
 
@@ -315,13 +333,17 @@ Subcommand AddBenchCommand(CLI::App& root) {
   app->add_option("--shape", o->shape, "base, large or tiny")
       ->check(CLI::IsMember({"base", "large", "tiny"}));
   app->add_option("--out", o->out, "output directory (model, inputs, outputs, mbert.json)");
-  app->add_option("--workloads", o->workloads, "fixed512 varshort fixed8192 varlong latency128");
+  // An unknown name used to run as varlong (MakeWorkload's last branch) and be recorded under
+  // the misspelt name.
+  app->add_option("--workloads", o->workloads, "fixed512 varshort fixed8192 varlong latency128")
+      ->check(CLI::IsMember({"fixed512", "varshort", "fixed8192", "varlong", "latency128"}));
+  // Upper bounds keep the sequence counts and buffers allocatable (--scale 1e12 overflowed int).
   app->add_option("--repeats", o->repeats, "timed repeats (median reported)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000));
   app->add_option("--batch-tokens", o->batch_tokens, "tokens per packed forward")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   app->add_option("--scale", o->scale, "multiply the number of sequences per workload")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-6, 1000.0));
   app->add_flag("--profile", o->profile, "time every op kind and print the breakdown");
   app->add_option("--dtype", o->dtype,
                   "weight storage: f32, or bf16 (GEMM weights and embeddings in bf16, fp32 "

@@ -14,12 +14,14 @@ namespace {
 struct Options {
   std::string config;
   bool resume = false;
+  bool allow_data_change = false;
   int64_t max_steps = 0;
 };
 
 int Run(const Options& o) {
   auto cfg = TrainConfig::FromFile(o.config);
   if (!cfg.ok()) return ReportError(cfg.status());
+  if (o.allow_data_change) cfg->allow_data_change = true;
   if (o.max_steps > 0) {
     cfg->max_steps = o.max_steps;
     if (cfg->schedule.unit == ScheduleUnit::kSteps && cfg->schedule.decay == 0)
@@ -38,7 +40,12 @@ Subcommand AddTrainCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand("train", "MLM pre-training from a JSON config");
   app->add_option("-c,--config", o->config, "training config (JSON)")->required();
   app->add_flag("--resume", o->resume, "continue from <output_dir>/latest");
-  app->add_option("--max-steps", o->max_steps, "override max_steps");
+  app->add_flag("--allow-data-change", o->allow_data_change,
+                "with --resume: continue on training data that differs from the checkpoint's "
+                "(a fresh epoch) instead of stopping with an error");
+  // Bounded like the config's max_steps; 0 or a negative count was silently ignored before.
+  app->add_option("--max-steps", o->max_steps, "override max_steps")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
   return {app, [o] { return Run(*o); }};
 }
 

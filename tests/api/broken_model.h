@@ -18,8 +18,8 @@
 
 namespace mbert::testing {
 
-// Copies `src` to `dst` (replacing it); sets every element of the F32 (or F16) tensor `tensor` (if
-// not empty) to `value`, and merges `config_patch` into config.json.
+// Copies `src` to `dst` (replacing it); sets every element of the F32 (BF16, or F16 for NaN) tensor
+// `tensor` (if not empty) to `value`, and merges `config_patch` into config.json.
 inline void WriteBrokenModel(const std::string& src, const std::string& dst,
                              const std::string& tensor, float value,
                              const nlohmann::json& config_patch = nlohmann::json::object()) {
@@ -43,6 +43,12 @@ inline void WriteBrokenModel(const std::string& src, const std::string& dst,
     const size_t end = 8 + header_len + header[tensor]["data_offsets"][1].get<size_t>();
     if (dtype == "F32") {
       for (size_t o = begin; o + 4 <= end; o += 4) std::memcpy(bytes.data() + o, &value, 4);
+    } else if (dtype == "BF16") {
+      // bf16 is the upper half of the fp32 pattern (cut, not rounded: NaN stays NaN, 3e38 finite).
+      uint32_t bits = 0;
+      std::memcpy(&bits, &value, 4);
+      const uint16_t half = static_cast<uint16_t>(bits >> 16);
+      for (size_t o = begin; o + 2 <= end; o += 2) std::memcpy(bytes.data() + o, &half, 2);
     } else {
       // F16 checkpoints (tiny-seqcls-cls) get NaN only: its bit pattern needs no conversion.
       ASSERT_EQ(dtype, "F16");

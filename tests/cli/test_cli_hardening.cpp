@@ -106,7 +106,7 @@ TEST(CliInputLength, TruncateMarksTheLinesItCut) {
     lines = Lines(r.out);
     ASSERT_EQ(lines.size(), 1u);
     std::vector<int32_t> got;
-    for (const auto& t : lines[0]["tokens"]) got.push_back(t["id"]);
+    for (const auto& t : lines[0]["tokens"]) got.push_back(t["id"].get<int32_t>());
     EXPECT_EQ(got, (std::vector<int32_t>{1, 10, 11, 12, 2})) << format;
     EXPECT_EQ(lines[0]["truncated"], true);
     EXPECT_EQ(lines[0]["original_length"], 7);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "mbert/model.h"
 #include "mbert/types.h"
@@ -24,12 +25,28 @@ struct ContextOptions {
   // Tokens per packed forward: inputs are packed (no padding) into batches of at most this many
   // tokens; a longer input runs alone.
   int64_t batch_tokens = 16384;
-  // Inputs longer than this many tokens are truncated (text keeps its closing [SEP]); 0 means the
-  // model's max_position_embeddings.
+  // The longest input, in tokens (specials included); 0 or more than the model's
+  // max_position_embeddings means the model's maximum.
   int64_t max_length = 0;
+  // What happens to a longer input. false: the task fails with an error that names the input,
+  // its length and the limit (nothing is cut without a word). true: it is cut to the limit, text
+  // by the tokenizer (longest-first for pairs, the template's [CLS] ... [SEP] kept) and ids at
+  // the end, keeping a leading [CLS] and a closing [SEP]; Context::truncated() lists them.
+  bool truncate = false;
+  // Added to the input numbers that errors name ("input 3 ..." is inputs[2] with 0): a caller
+  // that feeds a long stream of inputs in chunks sets the count of inputs before the chunk, so
+  // an error names the input of the whole stream.
+  int64_t input_offset = 0;
   // OpenMP threads for this context's forwards (set on the calling thread before each task);
   // 0 leaves the calling thread's setting as it is.
   int threads = 0;
+};
+
+// An input that the last task run on a context cut to the limit (ContextOptions::truncate).
+struct TruncatedInput {
+  size_t input = 0;             // index into that task's inputs
+  int64_t original_length = 0;  // tokens before truncation, specials included
+  int64_t length = 0;           // tokens the task ran on
 };
 
 class MBERT_API Context {
@@ -46,6 +63,10 @@ class MBERT_API Context {
   const ContextOptions& options() const;
   ContextOptions& mutable_options();
 
+  // The inputs that the last task (Tokenize, Embed, ...) run on this context truncated, in input
+  // order; empty when none was (or when truncation is off: longer inputs are then errors).
+  const std::vector<TruncatedInput>& truncated() const;
+
   // Called at every named stage of every forward this context runs (empty to remove). Read-only:
   // it never changes what is computed.
   void SetStageHook(StageHook hook);
@@ -57,6 +78,7 @@ class MBERT_API Context {
   // The library's own view (src/tasks/model_impl.h); not for users.
   struct Impl;
   Impl& impl() { return *impl_; }
+  const Impl& impl() const { return *impl_; }
 
  private:
   std::unique_ptr<Impl> impl_;

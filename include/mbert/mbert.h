@@ -65,9 +65,19 @@ MBERT_C_API const char* mbert_model_label(const mbert_model* model, int32_t i);
 MBERT_C_API mbert_status mbert_context_new(const mbert_model* model, int32_t threads,
                                            int64_t batch_tokens, mbert_context** out);
 MBERT_C_API void mbert_context_free(mbert_context* ctx);
+/* The input length rule of the context's tasks. max_length: the longest input in tokens, specials
+ * included (0: the model's maximum, which also caps larger values). truncate == 0 (the default):
+ * a longer input fails the call with MBERT_ERR_INPUT and a message naming the input, its length
+ * and the limit. truncate != 0: it is cut to the limit ([CLS] ... [SEP] kept) and the call
+ * succeeds; mbert_context_truncated_count() then says how many inputs were cut. */
+MBERT_C_API mbert_status mbert_context_set_truncation(mbert_context* ctx, int32_t truncate,
+                                                      int64_t max_length);
+/* How many inputs of the last task call on ctx were truncated. */
+MBERT_C_API size_t mbert_context_truncated_count(const mbert_context* ctx);
 
 /* ---- tasks ---- */
-/* Token ids of `text` as the model runs it ([CLS] ... [SEP], truncated to the model's maximum).
+/* Token ids of `text` as the model runs it ([CLS] ... [SEP]; a text over the context's length
+ * limit is an error, or truncated: mbert_context_set_truncation).
  * Writes at most `capacity` ids to `ids` and the full count to *n_ids; MBERT_ERR_INVALID_ARGUMENT
  * when capacity is too small (*n_ids then says how many are needed). */
 MBERT_C_API mbert_status mbert_tokenize(mbert_context* ctx, const char* text, int32_t* ids,

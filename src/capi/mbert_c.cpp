@@ -136,6 +136,25 @@ mbert_status mbert_context_new(const mbert_model* model, int32_t threads, int64_
 
 void mbert_context_free(mbert_context* ctx) { delete ctx; }
 
+mbert_status mbert_context_set_truncation(mbert_context* ctx, int32_t truncate,
+                                          int64_t max_length) {
+  return Guard([&] {
+    if (ctx == nullptr)
+      return Fail(MBERT_ERR_INVALID_ARGUMENT, "mbert_context_set_truncation: ctx is NULL");
+    if (max_length < 0)
+      return Fail(MBERT_ERR_INVALID_ARGUMENT,
+                  "mbert_context_set_truncation: max_length must be >= 0, got " +
+                      std::to_string(max_length));
+    ctx->ctx.mutable_options().truncate = truncate != 0;
+    ctx->ctx.mutable_options().max_length = max_length;
+    return MBERT_OK;
+  });
+}
+
+size_t mbert_context_truncated_count(const mbert_context* ctx) {
+  return ctx ? ctx->ctx.truncated().size() : 0;
+}
+
 mbert_status mbert_tokenize(mbert_context* ctx, const char* text, int32_t* ids, size_t capacity,
                             size_t* n_ids) {
   return Guard([&] {

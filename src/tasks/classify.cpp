@@ -35,6 +35,8 @@ Result<std::vector<SequenceClassification>> ClassifySequences(Context& ctx,
         for (int s = 0; s < b.num_seqs(); ++s) {
           SequenceClassification& r = out[first + static_cast<size_t>(s)];
           r.logits.assign(logits.begin() + s * K, logits.begin() + (s + 1) * K);
+          MBERT_RETURN_IF_ERROR(tasks::CheckFinite(ctx, first + static_cast<size_t>(s),
+                                                   r.logits.data(), K, "logits"));
           r.scores = r.logits;
           SoftmaxRows(r.scores.data(), 1, K);
           r.label_id = Argmax(r.scores.data(), K);
@@ -59,6 +61,10 @@ Result<std::vector<TokenClassification>> ClassifyTokens(Context& ctx,
   MBERT_RETURN_IF_ERROR(tasks::RunPacked(
       ctx, seqs, [&](size_t first, const PackedBatch& b, const std::vector<float>& hidden) {
         TokenClassificationLogits(m.encoder, hidden.data(), b.num_tokens(), &logits);
+        for (int s = 0; s < b.num_seqs(); ++s)
+          MBERT_RETURN_IF_ERROR(tasks::CheckFinite(ctx, first + static_cast<size_t>(s),
+                                                   logits.data() + int64_t{b.cu_seqlens[s]} * K,
+                                                   int64_t{b.seq_len(s)} * K, "logits"));
         SoftmaxRows(logits.data(), b.num_tokens(), K);
         for (int s = 0; s < b.num_seqs(); ++s) {
           const Encoding& e = encs[first + static_cast<size_t>(s)];

@@ -21,11 +21,14 @@ Result<Matrix> Embed(Context& ctx, const std::vector<Input>& inputs, const Embed
   out.dim = options.dims > 0 ? options.dims : embedder.output_dim(C);
   std::vector<float> batch_out;
   MBERT_RETURN_IF_ERROR(tasks::RunPacked(
-      ctx, seqs, [&](size_t, const PackedBatch& b, const std::vector<float>& hidden) {
+      ctx, seqs, [&](size_t first, const PackedBatch& b, const std::vector<float>& hidden) {
         int64_t dim = 0;
         MBERT_RETURN_IF_ERROR(embedder.Embed(hidden.data(), C, b.cu_seqlens, options.dims, pooling,
                                              normalize, &batch_out, &dim));
         out.dim = dim;
+        for (int s = 0; s < b.num_seqs(); ++s)
+          MBERT_RETURN_IF_ERROR(tasks::CheckFinite(ctx, first + static_cast<size_t>(s),
+                                                   batch_out.data() + s * dim, dim, "embedding"));
         out.values.insert(out.values.end(), batch_out.begin(),
                           batch_out.begin() + static_cast<int64_t>(b.num_seqs()) * dim);
         return Status::Ok();
@@ -45,6 +48,8 @@ Result<std::vector<Matrix>> HiddenStates(Context& ctx, const std::vector<Input>&
           r.dim = C;
           r.values.assign(hidden.begin() + static_cast<int64_t>(b.seq_begin(s)) * C,
                           hidden.begin() + static_cast<int64_t>(b.seq_begin(s) + r.rows) * C);
+          MBERT_RETURN_IF_ERROR(tasks::CheckFinite(ctx, first + static_cast<size_t>(s),
+                                                   r.values.data(), r.rows * C, "hidden state"));
         }
         return Status::Ok();
       }));

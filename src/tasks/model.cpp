@@ -93,6 +93,7 @@ ContextOptions& Context::mutable_options() { return impl_->options; }
 void Context::SetStageHook(StageHook hook) { impl_->forward.hook = std::move(hook); }
 void Context::EnableProfile(bool on) { impl_->forward.profile = on ? &impl_->profile : nullptr; }
 const OpProfile& Context::profile() const { return impl_->profile; }
+const std::vector<TruncatedInput>& Context::truncated() const { return impl_->truncated; }
 void Context::ResetProfile() { impl_->profile = OpProfile{}; }
 
 }  // namespace mbert

@@ -28,6 +28,9 @@ struct Context::Impl {
   ForwardContext forward;  // scratch, hook, profile pointer
   OpProfile profile;
   std::vector<float> hidden;  // (N, C) last hidden states of the current batch
+  // The last task's truncated inputs (Context::truncated). Mutable: Tokenize takes a const
+  // Context and reports them too; a Context is used by one thread at a time.
+  mutable std::vector<TruncatedInput> truncated;
 };
 
 }  // namespace mbert

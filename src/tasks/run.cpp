@@ -8,62 +8,6 @@
 
 namespace mbert::tasks {
 
-namespace {
-
-std::string InputName(size_t i) { return "input " + std::to_string(i + 1); }
-
-}  // namespace
-
-Result<std::vector<std::vector<int32_t>>> EncodeInputs(const Context& ctx,
-                                                       const std::vector<Input>& inputs,
-                                                       std::vector<Encoding>* encodings) {
-  const ModelInfo& info = ctx.model().info();
-  const Tokenizer* tokenizer = ctx.model().tokenizer();
-  const int64_t max_length = ctx.options().max_length;
-  const int64_t limit = max_length > 0 ? std::min(max_length, info.max_position_embeddings)
-                                       : info.max_position_embeddings;
-  std::vector<std::vector<int32_t>> out(inputs.size());
-  if (encodings) encodings->assign(inputs.size(), Encoding{});
-  std::vector<TextPair> texts;
-  std::vector<size_t> text_index;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Input& in = inputs[i];
-    if (in.is_ids) {
-      out[i] = in.ids;
-      if (static_cast<int64_t>(out[i].size()) > limit) out[i].resize(static_cast<size_t>(limit));
-      if (encodings) (*encodings)[i].ids = out[i];
-      continue;
-    }
-    if (tokenizer == nullptr)
-      return Status::Error(InputName(i) + " is text but " + info.path +
-                           " has no tokenizer.json; add one or pass token ids");
-    TextPair p;
-    p.text = in.text;
-    if (in.text_pair) {
-      p.text_pair = *in.text_pair;
-      p.has_pair = true;
-    }
-    texts.push_back(p);
-    text_index.push_back(i);
-  }
-  if (!texts.empty()) {
-    EncodeOptions opts;
-    opts.truncation.enabled = true;
-    opts.truncation.max_length = static_cast<size_t>(limit);
-    std::vector<Result<Encoding>> enc = tokenizer->EncodeBatch(texts, opts);
-    for (size_t k = 0; k < enc.size(); ++k) {
-      const size_t i = text_index[k];
-      if (!enc[k].ok()) return enc[k].status().Wrap(InputName(i));
-      out[i] = enc[k].value().ids;
-      if (encodings) (*encodings)[i] = std::move(enc[k]).value();
-    }
-  }
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i].empty()) return Status::Error(InputName(i) + " has no tokens");
-  }
-  return out;
-}
-
 size_t BatchEnd(const std::vector<int64_t>& lengths, size_t first, int64_t budget) {
   size_t j = first;
   int64_t tokens = 0;
@@ -94,8 +38,9 @@ Status RunPacked(Context& ctx, const std::vector<std::vector<int32_t>>& seqs, co
     for (size_t k = i; k < j; ++k) batch.AppendSequence(seqs[k]);
     Status st = encoder.Forward(batch, c.forward, &c.hidden);
     if (!st.ok())
-      return st.Wrap(j - i > 1 ? "inputs " + std::to_string(i + 1) + "-" + std::to_string(j)
-                               : InputName(i));
+      return st.Wrap(j - i > 1 ? "inputs " + std::to_string(InputNumber(ctx, i)) + "-" +
+                                     std::to_string(InputNumber(ctx, j - 1))
+                               : InputName(ctx, i));
     MBERT_RETURN_IF_ERROR(fn(i, batch, c.hidden));
     i = j;
   }

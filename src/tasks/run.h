@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "batch/packed_batch.h"
@@ -11,12 +12,31 @@
 
 namespace mbert::tasks {
 
-// Token ids per input: text tokenized with special tokens ([CLS] ... [SEP]) and truncated to the
-// context's max_length (the tokenizer keeps the closing [SEP]); ids as given, truncated likewise.
-// `encodings` (optional) receives the tokenizer's output per input (only ids for id inputs).
+// "input N": how errors name inputs[i], numbered from 1 after the context's input_offset.
+int64_t InputNumber(const Context& ctx, size_t i);
+std::string InputName(const Context& ctx, size_t i);
+
+// The longest input the context runs, in tokens: its max_length, at most the model's maximum.
+int64_t InputLimit(const Context& ctx);
+
+// `ids` cut to `limit` tokens: a leading cls_id and a closing sep_id are kept (when limit leaves
+// room for them) and the tokens between them lose their end.
+std::vector<int32_t> TruncateIds(const std::vector<int32_t>& ids, size_t limit, int32_t cls_id,
+                                 int32_t sep_id);
+
+// Token ids per input: text tokenized with special tokens ([CLS] ... [SEP]); ids as given. An
+// input longer than InputLimit is an error naming it, its length and the limit, or, with the
+// context's truncate option, cut (text by the tokenizer, which keeps the template's specials;
+// ids by TruncateIds) and listed in Context::truncated. `encodings` (optional) receives the
+// tokenizer's output per input (only ids for id inputs).
 Result<std::vector<std::vector<int32_t>>> EncodeInputs(const Context& ctx,
                                                        const std::vector<Input>& inputs,
                                                        std::vector<Encoding>* encodings);
+
+// An error naming the input when any of the n values at `v` is NaN or infinite: a task never
+// returns a non-finite output (broken weights, or a config such as an absurd rope_theta, give
+// them). `what` names the output ("embedding", "logits", ...).
+Status CheckFinite(const Context& ctx, size_t i, const float* v, int64_t n, const char* what);
 
 // The end (exclusive) of the packed batch that starts at sequence `first`, given every
 // sequence's length: consecutive sequences while their tokens fit in `budget`, a longer one

@@ -88,6 +88,24 @@ static void test_mlm(void) {
   CHECK(mbert_fill_mask(ctx, "no mask", 3, &cands, &n) == MBERT_ERR_INPUT && cands == NULL,
         "input without [MASK]");
   CHECK(strstr(mbert_last_error(), "no mask token") != NULL, "message names the problem");
+  /* An input over the length limit is an error naming it, its length and the limit; with
+   * truncation on it is cut to the limit with its closing [SEP] and counted. */
+  CHECK(mbert_context_set_truncation(ctx, 0, 4) == MBERT_OK, "limit 4");
+  CHECK(mbert_tokenize(ctx, "one two three four five six", ids, 64, &n_ids) == MBERT_ERR_INPUT,
+        "too long an input is an error by default");
+  CHECK(strstr(mbert_last_error(), "input 1 has 8 tokens, more than the limit of 4") != NULL,
+        "message names input, length and limit: %s", mbert_last_error());
+  CHECK(mbert_context_set_truncation(ctx, 1, 4) == MBERT_OK, "truncate");
+  CHECK(mbert_tokenize(ctx, "one two three four five six", ids, 64, &n_ids) == MBERT_OK &&
+            n_ids == 4 && ids[0] == 50281 && ids[3] == 50282,
+        "truncated to [CLS] one two [SEP]: %zu ids", n_ids);
+  CHECK(mbert_context_truncated_count(ctx) == 1, "one input truncated");
+  CHECK(mbert_tokenize(ctx, "one", ids, 64, &n_ids) == MBERT_OK &&
+            mbert_context_truncated_count(ctx) == 0,
+        "the count is the last call's");
+  CHECK(mbert_context_set_truncation(ctx, 0, -1) == MBERT_ERR_INVALID_ARGUMENT,
+        "negative max_length");
+  CHECK(mbert_context_set_truncation(ctx, 0, 0) == MBERT_OK, "back to the model's limit");
   float probs[4];
   CHECK(mbert_classify(ctx, texts, 1, probs, 4, NULL) == MBERT_ERR_INPUT,
         "classify on an MLM model");

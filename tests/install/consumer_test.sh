@@ -39,13 +39,18 @@ for sym in "mbert::Encoder::" "mbert::ops::" "mbert::tasks::" "mbert::SentenceEm
 done
 echo "exports: $(grep -c ' T ' <<<"$exported") functions, no internals"
 
+# A sanitized build's libraries (-DMBERT_SANITIZE) call into the sanitizer runtime, which every
+# program linking them must then load: the consumers get the same -fsanitize flags.
+san="$(sed -n 's/^MBERT_SANITIZE:STRING=//p' "$build/CMakeCache.txt")"
+sanflags="${san:+-fsanitize=$san}"
 cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer-configure.log"
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$sanflags" -DCMAKE_CXX_FLAGS="$sanflags" \
+  -DCMAKE_EXE_LINKER_FLAGS="$sanflags" >"$work/consumer-configure.log"
 cmake --build "$work/consumer" -j2 >"$work/consumer-build.log" 2>&1 ||
   { cat "$work/consumer-build.log"; fail "consumer project did not build"; }
 PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --exists mbert || fail "pkg-config cannot find mbert"
-# shellcheck disable=SC2046
-cc -o "$work/consumer_pc" "$src/tests/install/consumer/consumer.c" \
+# shellcheck disable=SC2046,SC2086
+cc $sanflags -o "$work/consumer_pc" "$src/tests/install/consumer/consumer.c" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs mbert) -Wl,-rpath,"$libdir" ||
   fail "pkg-config build failed"
 

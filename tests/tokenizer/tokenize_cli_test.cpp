@@ -76,10 +76,21 @@ TEST(TokenizeCli, TextLinesMatchLibrary) {
   o.add_special_tokens = false;
   o.truncation.enabled = true;
   o.truncation.max_length = 3;
-  ASSERT_EQ(RunCli("--no-special-tokens --max-length 3", input, &out), 0);
+  // Longer inputs than --max-length are an error unless --truncate, which marks the lines it cut.
+  EXPECT_EQ(RunCli("--no-special-tokens --max-length 3", input, &out), 1);
+  ASSERT_EQ(RunCli("--no-special-tokens --max-length 3 --truncate", input, &out), 0);
   lines = Lines(out);
   ASSERT_EQ(lines.size(), texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) ExpectSame(lines[i], tok->Encode(texts[i], o).value());
+  EncodeOptions whole;
+  whole.add_special_tokens = false;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ExpectSame(lines[i], tok->Encode(texts[i], o).value());
+    const size_t full = tok->Encode(texts[i], whole).value().size();
+    EXPECT_EQ(lines[i].contains("truncated"), full > 3) << i;
+    if (full > 3) {
+      EXPECT_EQ(lines[i]["original_length"].get<size_t>(), full) << i;
+    }
+  }
 }
 
 TEST(TokenizeCli, JsonlPairs) {

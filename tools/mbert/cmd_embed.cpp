@@ -1,4 +1,5 @@
-// mbert embed: one sentence embedding per input, JSONL {"index": i, "embedding": [...]}.
+// mbert embed: one sentence embedding per input, JSONL {"index": i, "embedding": [...]} (plus
+// "truncated": true and "original_length" for an input cut by --truncate).
 // Pooling/normalisation come from a sentence-transformers layout when present (modules.json),
 // else mean pooling; --pooling, --normalize and --dims (Matryoshka truncation) override.
 #include <iostream>
@@ -29,15 +30,20 @@ int Run(const Options& o) {
   opts.dims = o.dims;
   auto ctx = LoadContext(o.model);
   if (!ctx.ok()) return ReportError(ctx.status());
-  auto inputs = ReadModelInputs(o.model);
-  if (!inputs.ok()) return ReportError(inputs.status());
-  auto emb = Embed(ctx.value(), inputs.value(), opts);
-  if (!emb.ok()) return ReportError(emb.status());
-  for (int64_t i = 0; i < emb->rows; ++i) {
-    const float* row = emb->row(i);
-    nlohmann::json j = {{"index", i}, {"embedding", std::vector<float>(row, row + emb->dim)}};
-    std::cout << j.dump() << "\n";
-  }
+  Status st =
+      ForEachInputChunk(o.model, ctx.value(), [&](const std::vector<Input>& inputs, int64_t first) {
+        MBERT_ASSIGN_OR_RETURN(Matrix emb, Embed(ctx.value(), inputs, opts));
+        const std::vector<int64_t> cut = TruncatedLengths(ctx.value(), inputs.size());
+        for (int64_t i = 0; i < emb.rows; ++i) {
+          const float* row = emb.row(i);
+          nlohmann::json j = {{"index", first + i},
+                              {"embedding", std::vector<float>(row, row + emb.dim)}};
+          MarkTruncated(cut[static_cast<size_t>(i)], &j);
+          std::cout << j.dump() << "\n";
+        }
+        return Status::Ok();
+      });
+  if (!st.ok()) return ReportError(st);
   return 0;
 }
 

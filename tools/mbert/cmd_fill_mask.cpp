@@ -1,6 +1,7 @@
 // mbert fill-mask: top-k predictions for every [MASK] of each input, one JSON line per input:
 // {"masks": [{"position": p, "predictions": [{"score", "token", "token_str", "sequence"}]}]}
-// (the field names of transformers' fill-mask pipeline).
+// (the field names of transformers' fill-mask pipeline; "truncated" and "original_length" for an
+// input cut by --truncate).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -19,31 +20,35 @@ struct Options {
 int Run(const Options& o) {
   auto ctx = LoadContext(o.model);
   if (!ctx.ok()) return ReportError(ctx.status());
-  auto inputs = ReadModelInputs(o.model);
-  if (!inputs.ok()) return ReportError(inputs.status());
   FillMaskOptions opts;
   opts.top_k = o.top_k;
-  auto results = FillMask(ctx.value(), inputs.value(), opts);
-  if (!results.ok()) return ReportError(results.status());
   const bool has_tokenizer = ctx->model().tokenizer() != nullptr;
-  for (const FillMaskResult& r : results.value()) {
-    nlohmann::json masks = nlohmann::json::array();
-    for (const MaskPrediction& m : r.masks) {
-      nlohmann::json preds = nlohmann::json::array();
-      for (const MaskCandidate& c : m.candidates) {
-        nlohmann::json p = {{"score", c.score}, {"token", c.token}};
-        if (has_tokenizer) {
-          p["token_str"] = c.token_str;
-          p["sequence"] = c.sequence;
+  Status st =
+      ForEachInputChunk(o.model, ctx.value(), [&](const std::vector<Input>& inputs, int64_t) {
+        MBERT_ASSIGN_OR_RETURN(std::vector<FillMaskResult> results,
+                               FillMask(ctx.value(), inputs, opts));
+        const std::vector<int64_t> cut = TruncatedLengths(ctx.value(), inputs.size());
+        for (size_t i = 0; i < results.size(); ++i) {
+          nlohmann::json masks = nlohmann::json::array();
+          for (const MaskPrediction& m : results[i].masks) {
+            nlohmann::json preds = nlohmann::json::array();
+            for (const MaskCandidate& c : m.candidates) {
+              nlohmann::json p = {{"score", c.score}, {"token", c.token}};
+              if (has_tokenizer) {
+                p["token_str"] = c.token_str;
+                p["sequence"] = c.sequence;
+              }
+              preds.push_back(std::move(p));
+            }
+            masks.push_back({{"position", m.position}, {"predictions", std::move(preds)}});
+          }
+          nlohmann::json line = {{"masks", std::move(masks)}};
+          MarkTruncated(cut[i], &line);
+          std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         }
-        preds.push_back(std::move(p));
-      }
-      masks.push_back({{"position", m.position}, {"predictions", std::move(preds)}});
-    }
-    std::cout << nlohmann::json{{"masks", masks}}.dump(-1, ' ', false,
-                                                       nlohmann::json::error_handler_t::replace)
-              << "\n";
-  }
+        return Status::Ok();
+      });
+  if (!st.ok()) return ReportError(st);
   return 0;
 }
 

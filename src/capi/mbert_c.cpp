@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_limit.h"
 #include "mbert/context.h"
 #include "mbert/mbert.h"
 #include "mbert/model.h"
@@ -126,6 +127,8 @@ mbert_status mbert_context_new(const mbert_model* model, int32_t threads, int64_
     if (threads < 0 || batch_tokens < 0)
       return Fail(MBERT_ERR_INVALID_ARGUMENT,
                   "mbert_context_new: threads and batch_tokens must be >= 0");
+    if (mbert::Status st = mbert::CheckThreadCount(threads, "mbert_context_new: threads"); !st.ok())
+      return Fail(MBERT_ERR_INVALID_ARGUMENT, st.message());
     mbert::ContextOptions opts;
     opts.threads = threads;
     if (batch_tokens > 0) opts.batch_tokens = batch_tokens;

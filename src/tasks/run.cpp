@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/thread_limit.h"
 #include "tasks/model_impl.h"
 
 namespace mbert::tasks {
@@ -21,6 +22,9 @@ Status RunPacked(Context& ctx, const std::vector<std::vector<int32_t>>& seqs, co
   if (c.options.batch_tokens <= 0)
     return Status::Error("batch_tokens must be positive, got " +
                          std::to_string(c.options.batch_tokens));
+  // Checked here, where it is used, so that every entry point (C++ API, C API, server) refuses a
+  // count that would crash libgomp instead of handing it on.
+  MBERT_RETURN_IF_ERROR(CheckThreadCount(c.options.threads, "ContextOptions::threads"));
   if (c.options.threads > 0) omp_set_num_threads(c.options.threads);
   const Encoder& encoder = c.model->impl().encoder;
   std::vector<int64_t> lengths;

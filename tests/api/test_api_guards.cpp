@@ -143,6 +143,21 @@ TEST(OutputGuard, NonFiniteOutputsAreErrorsNamingTheInput) {
   }
 }
 
+// ContextOptions::threads reaches omp_set_num_threads: a count libgomp cannot create crashed it
+// (SIGSEGV) from the C++ API, the C API and `mbert serve --threads` alike.
+TEST(ThreadCount, AbsurdContextThreadsAreAnError) {
+  auto model = LoadOrDie(testing::TestDataDir() + "/tiny-mlm");
+  ASSERT_NE(model, nullptr);
+  ContextOptions opts;
+  opts.threads = 100000;
+  Context ctx(model, opts);
+  auto e = Embed(ctx, {Input::Text("hi")});
+  ASSERT_FALSE(e.ok());
+  EXPECT_TRUE(Has(e.status(), "ContextOptions::threads must be in [0, ")) << e.status().message();
+  ctx.mutable_options().threads = 1;
+  EXPECT_TRUE(Embed(ctx, {Input::Text("hi")}).ok());
+}
+
 // More masks in one batch than one block of decoder rows (256): the same predictions as each
 // input alone.
 TEST(FillMaskBlocks, ManyMasksInOneBatchMatchEachInputAlone) {

@@ -196,6 +196,13 @@ static void test_classifiers(void) {
   CHECK(strstr(mbert_last_error(), "/no/such/dir") != NULL, "message names the path");
   CHECK(mbert_model_load(NULL, NULL, &model) == MBERT_ERR_INVALID_ARGUMENT, "NULL dir");
   CHECK(mbert_context_new(NULL, 0, 0, NULL) == MBERT_ERR_INVALID_ARGUMENT, "NULL model");
+  path(dir, sizeof dir, "tiny-mlm");
+  CHECK(mbert_model_load(dir, NULL, &model) == MBERT_OK, "load for the thread check");
+  ctx = NULL;
+  CHECK(mbert_context_new(model, 100000, 0, &ctx) == MBERT_ERR_INVALID_ARGUMENT && ctx == NULL,
+        "absurd thread count");
+  CHECK(strstr(mbert_last_error(), "threads must be in [0, ") != NULL, "message gives the range");
+  mbert_model_free(model);
 }
 
 int main(void) {

@@ -73,6 +73,9 @@ TEST(CliProbes, AbsurdThreadCount) {
   EXPECT_TRUE(
       FailsCleanly(RunMbert({"--threads", "100000", "embed", "hi"}), "--threads must be in [0, "));
   EXPECT_TRUE(FailsCleanly(RunMbert({"--threads", "-3", "info"}), "--threads"));
+  // The server's own flag (per model worker) goes through the same check.
+  EXPECT_TRUE(FailsCleanly(RunMbert({"serve", "--threads", "100000", "--port", "0"}),
+                           "serve --threads must be in [0, "));
 }
 
 TEST(CliProbes, ConfigJsonThatIsAFifoOrDevZero) {

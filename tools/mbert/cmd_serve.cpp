@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "core/thread_limit.h"
 #include "serve/server.h"
 #include "serve/signals.h"
 
@@ -46,6 +47,8 @@ Result<std::string> ReadKeyFile(const std::string& path) {
 }
 
 int Run(const Options& o) {
+  if (Status st = CheckThreadCount(o.threads, "serve --threads"); !st.ok())
+    return (std::cerr << "error: " << st.message() << "\n", 1);
   serve::ServeOptions so;
   for (const std::string& m : o.models) so.models.push_back(serve::ParseModelSpec(m));
   if (so.models.empty()) so.models.push_back(serve::ParseModelSpec(MBERT_DEFAULT_MODEL_DIR));

@@ -78,6 +78,15 @@ TEST(CliProbes, AbsurdThreadCount) {
                            "serve --threads must be in [0, "));
 }
 
+TEST(CliProbes, IntegerFlagsNameTheirBound) {
+  // Before: CLI11's PositiveNumber said "Value 0 not in range 0.000000 to 1797693...".
+  EXPECT_TRUE(FailsCleanly(RunMbert({"fill-mask", "--top-k", "0", "a [MASK]"}),
+                           "--top-k: must be >= 1, got 0"));
+  EXPECT_TRUE(FailsCleanly(RunMbert({"embed", "--batch-tokens", "99999999999999999999999", "hi"}),
+                           "--batch-tokens: must be an integer >= 1 that fits in 64 bits"));
+  EXPECT_TRUE(FailsCleanly(RunMbert({"serve", "--max-queue", "-1"}), "--max-queue: must be >= 1"));
+}
+
 TEST(CliProbes, ConfigJsonThatIsAFifoOrDevZero) {
   const std::string dir = ScratchDir("cli_fifo");
   fs::copy_file(TinyModel() + "/model.safetensors", dir + "/model.safetensors");

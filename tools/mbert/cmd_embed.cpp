@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "int_flags.h"
 #include "runner.h"
 
 namespace mbert::cli {
@@ -56,7 +57,7 @@ Subcommand AddEmbedCommand(CLI::App& root) {
   app->add_option("--pooling", o->pooling, "cls, mean, max or lasttoken (default: model's)");
   app->add_flag("--normalize", o->normalize, "L2-normalise the embeddings");
   app->add_option("--dims", o->dims, "Matryoshka: keep the first DIMS dimensions")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   return {app, [o] { return Run(*o); }};
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "int_flags.h"
 #include "runner.h"
 
 namespace mbert::cli {
@@ -58,7 +59,7 @@ Subcommand AddFillMaskCommand(CLI::App& root) {
   auto o = std::make_shared<Options>();
   CLI::App* app = root.add_subcommand("fill-mask", "predict the tokens behind [MASK]");
   AddModelOptions(app, &o->model);
-  app->add_option("-k,--top-k", o->top_k, "predictions per mask")->check(CLI::PositiveNumber);
+  app->add_option("-k,--top-k", o->top_k, "predictions per mask")->check(AtLeast(1));
   return {app, [o] { return Run(*o); }};
 }
 

@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "core/thread_limit.h"
+#include "int_flags.h"
 #include "serve/server.h"
 #include "serve/signals.h"
 
@@ -103,19 +104,18 @@ Subcommand AddServeCommand(CLI::App& root) {
       ->allow_extra_args(false);
   app->add_option("--host", o->host, "address to bind (default 127.0.0.1: this machine only)");
   app->add_option("--port", o->port, "port (0: any free port)")->check(CLI::Range(0, 65535));
-  app->add_option("--threads", o->threads, "OpenMP threads per model worker")
-      ->check(CLI::NonNegativeNumber);
+  app->add_option("--threads", o->threads, "OpenMP threads per model worker")->check(AtLeast(0));
   app->add_option("--dtype", o->dtype, "weight storage: f32 or bf16")
       ->check(CLI::IsMember({"f32", "bf16"}));
   app->add_option("--max-batch-tokens", o->max_batch_tokens, "tokens per batched forward")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   app->add_option("--max-queue", o->max_queue, "queued requests per model before 429")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   app->add_option("--max-input-tokens", o->max_input_tokens,
                   "tokens per input (default: the model's maximum)")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   app->add_option("--max-body-bytes", o->max_body_bytes, "request body limit (413 beyond)")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   auto* key = app->add_option("--api-key", o->api_key,
                               "require Authorization: Bearer KEY (visible in ps: prefer "
                               "--api-key-file)");

@@ -12,6 +12,7 @@
 #include "command.h"
 #include "hub/hub.h"
 #include "inputs.h"
+#include "int_flags.h"
 #include "mbert/tokenizer.h"
 #include "runner.h"
 
@@ -123,7 +124,7 @@ Subcommand AddTokenizeCommand(CLI::App& root) {
   app->add_option("--max-length", o->max_length,
                   "longest input in tokens, specials included; a longer one is an error unless "
                   "--truncate")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   app->add_flag("--truncate", o->truncate,
                 "cut inputs longer than --max-length and mark their lines \"truncated\": true "
                 "with \"original_length\"");

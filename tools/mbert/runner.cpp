@@ -4,6 +4,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "int_flags.h"
+
 namespace mbert::cli {
 
 void AddModelOptions(CLI::App* app, ModelOptions* o) {
@@ -14,12 +16,12 @@ void AddModelOptions(CLI::App* app, ModelOptions* o) {
   app->add_option("--max-length", o->max_length,
                   "longest input in tokens (default and cap: the model's maximum); a longer one "
                   "is an error unless --truncate")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   app->add_flag("--truncate", o->truncate,
                 "cut inputs longer than the limit ([CLS] ... [SEP] kept) and mark their output "
                 "lines \"truncated\": true with \"original_length\"");
   app->add_option("--batch-tokens", o->batch_tokens, "tokens per packed forward pass")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   app->add_option("texts", o->texts, "texts to process (instead of --input)");
   app->add_option("--dtype", o->dtype,
                   "weight storage: f32, or bf16 (GEMM weights and embeddings rounded to bf16: "

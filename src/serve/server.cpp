@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "core/warn.h"
 #include "serve/api_error.h"
 #include "serve/routes.h"
 
@@ -333,6 +334,10 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeOptions& options) {
     const int64_t model_max = m.model->info().max_position_embeddings;
     m.max_input_tokens =
         options.max_input_tokens > 0 ? std::min(options.max_input_tokens, model_max) : model_max;
+    if (options.max_input_tokens > model_max)
+      Warn("--max-input-tokens " + std::to_string(options.max_input_tokens) + " is above model `" +
+           spec.name + "`'s max_position_embeddings " + std::to_string(model_max) + "; using " +
+           std::to_string(model_max));
     state.models.push_back(std::move(m));
   }
   server->impl_->SetUp();

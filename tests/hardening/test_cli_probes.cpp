@@ -85,6 +85,14 @@ TEST(CliProbes, IntegerFlagsNameTheirBound) {
   EXPECT_TRUE(FailsCleanly(RunMbert({"embed", "--batch-tokens", "99999999999999999999999", "hi"}),
                            "--batch-tokens: must be an integer >= 1 that fits in 64 bits"));
   EXPECT_TRUE(FailsCleanly(RunMbert({"serve", "--max-queue", "-1"}), "--max-queue: must be >= 1"));
+  // Above the model's maximum: a warning saying what is used instead (the host that cannot be
+  // bound ends the server right after the models are loaded).
+  const Outcome capped =
+      RunMbert({"serve", "--max-input-tokens", "100000000", "--host", "256.0.0.1", "--port", "0"});
+  EXPECT_NE(capped.stderr_text.find("warning: --max-input-tokens 100000000 is above model "
+                                    "`tiny-mlm`'s max_position_embeddings 8192; using 8192"),
+            std::string::npos)
+      << capped.stderr_text;
 }
 
 TEST(CliProbes, ConfigJsonThatIsAFifoOrDevZero) {

@@ -2,10 +2,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
+#include "core/file_io.h"
 #include "hub/hub.h"
 
 namespace mbert::hub {
@@ -31,6 +31,11 @@ std::string Trim(std::string s) {
   while (i < s.size() && s[i] == ' ') ++i;
   return s.substr(i);
 }
+
+// refs/<name> files and the token file hold one short line.
+constexpr uint64_t kMaxSmallFileBytes = 64 << 10;
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 bool IsHex(const std::string& s, size_t n) {
   return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
@@ -71,11 +76,10 @@ HubEnv HubEnv::FromEnvironment() {
   if (e.token.empty()) {
     std::string path = Env("HF_TOKEN_PATH");
     if (path.empty()) path = hf_home + "/token";
-    std::ifstream in(path);
-    if (in) {
-      std::string t;
-      std::getline(in, t);
-      e.token = Trim(t);
+    // Through ReadFile: a FIFO or device in its place must not block the process.
+    if (FileExists(path)) {
+      auto t = ReadFile(path, kMaxSmallFileBytes);
+      if (t.ok()) e.token = Trim(FirstLine(t.value()));
     }
   }
   return e;
@@ -124,12 +128,13 @@ Result<std::string> FindInCache(const HubEnv& env, const RepoRef& ref) {
     return Status::Error(ref.repo_id + " is not in the Hugging Face cache (" + repo.string() + ")");
   std::string commit = ref.revision;
   if (!ref.revision_is_commit()) {
-    std::ifstream in(repo / "refs" / ref.revision);
-    if (!in)
+    const fs::path ref_file = repo / "refs" / ref.revision;
+    if (!fs::exists(ref_file, ec))
       return Status::Error(ref.ToString() + ": the cache has no revision '" + ref.revision + "' (" +
-                           (repo / "refs" / ref.revision).string() + ")");
-    std::getline(in, commit);
-    commit = Trim(commit);
+                           ref_file.string() + ")");
+    // A refs file holds one commit hash; anything else (a FIFO, a huge file) is refused unread.
+    MBERT_ASSIGN_OR_RETURN(std::string text, ReadFile(ref_file.string(), kMaxSmallFileBytes));
+    commit = Trim(FirstLine(text));
     if (!IsHex(commit, 40))
       return Status::Error((repo / "refs" / ref.revision).string() + " does not hold a commit");
   }
@@ -157,10 +162,10 @@ Result<std::vector<CachedRepo>> ListCache(const HubEnv& env) {
     std::map<std::string, std::vector<std::string>> refs;
     for (const auto& f : fs::recursive_directory_iterator(e.path() / "refs", ec)) {
       if (!f.is_regular_file()) continue;
-      std::ifstream in(f.path());
-      std::string c;
-      std::getline(in, c);
-      refs[Trim(c)].push_back(f.path().lexically_relative(e.path() / "refs").generic_string());
+      auto text = ReadFile(f.path().string(), kMaxSmallFileBytes);
+      if (!text.ok()) continue;  // listing only: an unreadable ref just has no name here
+      refs[Trim(FirstLine(text.value()))].push_back(
+          f.path().lexically_relative(e.path() / "refs").generic_string());
     }
     for (const auto& s : fs::directory_iterator(e.path() / "snapshots", ec)) {
       CachedRepo::Revision rev;

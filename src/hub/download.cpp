@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "core/file_io.h"
 #include "hub/digest.h"
 #include "hub/http.h"
 #include "hub/hub.h"
@@ -251,12 +252,9 @@ std::set<std::string> Siblings(const nlohmann::json& info) {
   return out;
 }
 
-Result<nlohmann::json> ReadJson(const fs::path& p) {
-  std::ifstream in(p);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Error(p.string() + " is not valid JSON");
-  return j;
-}
+// Through ReadJsonFile: regular files only (never blocks on a FIFO), bounded size, errors that
+// name the file and the byte.
+Result<nlohmann::json> ReadJson(const fs::path& p) { return ReadJsonFile(p.string()); }
 
 // A path from a repo's own JSON (modules.json, the shard index) must stay inside the snapshot.
 bool SafeRelativePath(const std::string& p) {

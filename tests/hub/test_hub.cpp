@@ -4,6 +4,7 @@
 // transfer, rejection of corrupt bytes, offline mode, revision pins, tokens, 401/404 messages,
 // and Model::Load / the CLI by name.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -294,6 +295,29 @@ TEST(HubEnvTest, ModelNames) {
   for (const char* bad : {"noslash", "a/b/c", "../x", "a/..", "a/b@", "-a/b", "a b/c", "a/b--c"})
     EXPECT_FALSE(hub::ParseRepoRef(bad).ok()) << bad;
   EXPECT_FALSE(hub::LooksLikeRepoName(testing::TestDataDir()));  // an existing path stays a path
+}
+
+// A refs file or token file that is a FIFO blocked the process forever in an ifstream (#14).
+TEST(HubEnvTest, RefsAndTokenThatAreFifosAreRefusedWithoutBlocking) {
+  const fs::path home = fs::temp_directory_path() / ("mbert-hf-fifo-" + std::to_string(getpid()));
+  const fs::path repo = home / "hub" / "models--org--name";
+  fs::create_directories(repo / "refs");
+  fs::create_directories(repo / "snapshots");
+  ASSERT_EQ(0, mkfifo((repo / "refs" / "dev").c_str(), 0600));
+  ASSERT_EQ(0, mkfifo((home / "token").c_str(), 0600));
+  for (const char* v : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN",
+                        "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH"})
+    unsetenv(v);
+  setenv("HF_HOME", home.c_str(), 1);
+  const hub::HubEnv e = hub::HubEnv::FromEnvironment();  // returns: the token FIFO is not read
+  EXPECT_EQ(e.token, "");
+  auto found = hub::FindInCache(e, hub::ParseRepoRef("org/name@dev").value());
+  ASSERT_FALSE(found.ok());
+  EXPECT_NE(found.status().message().find("not a regular file"), std::string::npos)
+      << found.status().message();
+  EXPECT_TRUE(hub::ListCache(e).ok());
+  unsetenv("HF_HOME");
+  fs::remove_all(home);
 }
 
 // A write that fails (here /dev/full: ENOSPC) is an error that says so, never a short file

@@ -374,8 +374,8 @@ Result<Tokenizer> Tokenizer::FromFile(const std::string& path) {
 Result<Tokenizer> Tokenizer::FromModelDir(const std::string& dir) {
   const std::string path = dir + "/tokenizer.json";
   if (!FileExists(path))
-    return Status::Error(
-        path + ": not found; --model must be a Hugging Face model directory with tokenizer.json");
+    return Status::Error(path +
+                         ": not found; a model directory needs the tokenizer.json saved with it");
   return FromFile(path);
 }
 

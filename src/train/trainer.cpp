@@ -109,7 +109,12 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   if (config.threads > 0) omp_set_num_threads(config.threads);
   MBERT_ASSIGN_OR_RETURN(const std::string tokenizer_dir,
                          hub::ResolveModelDir(config.tokenizer_dir));
-  MBERT_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromModelDir(tokenizer_dir));
+  auto tok_loaded = Tokenizer::FromModelDir(tokenizer_dir);
+  if (!tok_loaded.ok())
+    return tok_loaded.status().Wrap(
+        "training config field 'tokenizer' (a directory with "
+        "tokenizer.json)");
+  Tokenizer tok = std::move(tok_loaded).value();
   t->tokenizer_ = std::move(tok);
 
   std::string latest;

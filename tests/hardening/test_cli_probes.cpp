@@ -148,6 +148,17 @@ TEST(CliProbes, TrainRefusesBadConfigsAndFlags) {
   EXPECT_TRUE(FailsCleanly(RunMbert({"train", "--config", "/dev/zero"}), "not a regular file"));
   EXPECT_TRUE(FailsCleanly(RunMbert({"train", "--config", dir + "/train.json", "--max-steps", "0"}),
                            "--max-steps"));
+  // A tokenizer directory without tokenizer.json: the error names the config field (it used to
+  // tell the user to fix --model, a flag `train` does not have).
+  fs::create_directories(dir + "/no-tokenizer");
+  WriteText(dir + "/train.json",
+            R"({"output_dir": ")" + dir +
+                R"(/out", "model": {"hidden_size": 32, )"
+                R"("intermediate_size": 48, "num_hidden_layers": 1, "num_attention_heads": 2}, )"
+                R"("tokenizer": ")" +
+                dir + R"(/no-tokenizer", "data": {"train": ["x.txt"]}})");
+  EXPECT_TRUE(FailsCleanly(RunMbert({"train", "--config", dir + "/train.json"}),
+                           "training config field 'tokenizer'"));
 }
 
 }  // namespace

@@ -40,7 +40,13 @@ Result<TextDataset> ReadJsonl(std::istream& in, const std::string& name, const T
     TextExample e;
     e.line = lines.line();
     MBERT_RETURN_IF_ERROR(lines.String(obj, text_key, true, &e.text));
-    if (ds.has_pair) MBERT_RETURN_IF_ERROR(lines.String(obj, pair_key, true, &e.text_pair));
+    if (ds.has_pair) {
+      MBERT_RETURN_IF_ERROR(lines.String(obj, pair_key, true, &e.text_pair));
+    } else if (obj.contains(pair_key)) {
+      // The first line fixed single texts; a pair further down would be dropped silently.
+      return lines.FieldError(
+          pair_key, "present here but not on line 1: give every line a '" + pair_key + "' or none");
+    }
     const auto it = obj.find(label_key);
     if (it == obj.end() || it->is_null())
       return lines.FieldError(label_key, "missing: every line needs a label");

@@ -101,6 +101,10 @@ TEST(Jsonl, FieldsLabelsAndErrors) {
   ExpectErrorHas(Jsonl("{\"text\":\"a\",\"label\":1}\n{\"text\": oops}\n").status(),
                  {"u.jsonl:2:", "invalid JSON"});
   ExpectErrorHas(Jsonl("[1]\n").status(), {"u.jsonl:1:1:", "JSON object"});
+  ExpectErrorHas(
+      Jsonl("{\"text\":\"a\",\"label\":1}\n{\"text\":\"b\",\"text_pair\":\"c\",\"label\":1}\n")
+          .status(),
+      {"u.jsonl:2:", "field 'text_pair'", "not on line 1"});
   ExpectErrorHas(Jsonl("{\"text\":\"a\",\"label\":1}\n\n").status(), {"u.jsonl:2:1:", "empty"});
   TableOptions o;
   o.kind = LabelKind::kRegression;

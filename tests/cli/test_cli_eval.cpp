@@ -62,10 +62,11 @@ TEST(CliEval, ErrorsNameTheFix) {
 
 TEST(CliEval, DenseRetrievalRunsOnATinyModel) {
   // A random tiny model: only that the whole path (embed corpus and queries, exact search,
-  // metrics) runs and reports every query; its scores mean nothing.
+  // metrics) runs and reports every query; its scores mean nothing. 32 tokens per text keep it
+  // short under the sanitizers.
   const CliResult r =
       RunMbert({"eval", "--task", "beir", "--data", Shared() + "/beir-scifact", "--split", "test",
-                "--model", TestDataDir() + "/tiny-mlm", "--truncate", "--max-length", "128"});
+                "--model", TestDataDir() + "/tiny-mlm", "--truncate", "--max-length", "32"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["metrics"]["queries_evaluated"], 300);

@@ -38,6 +38,8 @@ std::optional<int> Rank(const std::string& path) {
                                                                   {"src/model/", 2},
                                                                   {"src/tokenizer/", 2},
                                                                   {"src/batch/", 2},
+                                                                  {"src/data/", 2},
+                                                                  {"src/eval/", 2},
                                                                   {"src/train/", 3},
                                                                   {"src/tasks/", 3},
                                                                   {"src/capi/", 4},
@@ -54,8 +56,9 @@ std::optional<int> Rank(const std::string& path) {
 std::string Resolve(const std::string& from, const std::string& included) {
   if (included.rfind("mbert/", 0) == 0) return "include/" + included;
   const std::string first = included.substr(0, included.find('/'));
-  static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer", "batch",
-                                                "hub",   "train", "tasks", "capi", "serve"};
+  static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer",
+                                                "batch", "hub",   "train", "tasks",
+                                                "capi",  "serve", "data",  "eval"};
   if (included.find('/') != std::string::npos && kLayers.count(first)) return "src/" + included;
   return (fs::path(from).parent_path() / included).lexically_normal().string();
 }

@@ -154,6 +154,10 @@ Result<ModelConfig> ModelConfig::FromJson(const json& j, const std::string& orig
   MBERT_RETURN_IF_ERROR(f.Number("initializer_range", &c.initializer_range, 0.0, 1.0));
   MBERT_RETURN_IF_ERROR(
       f.Number("initializer_cutoff_factor", &c.initializer_cutoff_factor, 0.0, 100.0));
+  MBERT_RETURN_IF_ERROR(f.Number("attention_dropout", &c.attention_dropout, 0.0, 1.0));
+  MBERT_RETURN_IF_ERROR(f.Number("embedding_dropout", &c.embedding_dropout, 0.0, 1.0));
+  MBERT_RETURN_IF_ERROR(f.Number("mlp_dropout", &c.mlp_dropout, 0.0, 1.0));
+  MBERT_RETURN_IF_ERROR(f.Number("classifier_dropout", &c.classifier_dropout, 0.0, 1.0));
   MBERT_RETURN_IF_ERROR(f.Bool("sparse_prediction", &c.sparse_prediction));
   MBERT_RETURN_IF_ERROR(
       f.Int("sparse_pred_ignore_index", &c.sparse_pred_ignore_index, kI32Min, kI32Max));
@@ -304,9 +308,10 @@ nlohmann::json ModelConfig::ToJson() const {
   j["initializer_cutoff_factor"] = initializer_cutoff_factor;
   j["sparse_prediction"] = sparse_prediction;
   j["sparse_pred_ignore_index"] = sparse_pred_ignore_index;
-  for (const char* d :
-       {"attention_dropout", "embedding_dropout", "mlp_dropout", "classifier_dropout"})
-    j[d] = 0.0;
+  j["attention_dropout"] = attention_dropout;
+  j["embedding_dropout"] = embedding_dropout;
+  j["mlp_dropout"] = mlp_dropout;
+  j["classifier_dropout"] = classifier_dropout;
   if (!id2label.empty()) {
     json id2 = json::object(), l2id = json::object();
     for (size_t i = 0; i < id2label.size(); ++i) {

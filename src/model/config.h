@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "mbert/status.h"
 
@@ -26,11 +25,11 @@ struct ModelConfig {
   Architecture architecture = Architecture::kMaskedLM;
   std::string architecture_name = "ModernBertForMaskedLM";
   int64_t vocab_size = 50368;
-  int64_t hidden_size = 768;        // C
-  int64_t intermediate_size = 1152; // I (one GLU half; Wi outputs 2I)
-  int num_hidden_layers = 22;       // L
-  int num_attention_heads = 12;     // H
-  int head_dim = 64;                // D = C / H
+  int64_t hidden_size = 768;         // C
+  int64_t intermediate_size = 1152;  // I (one GLU half; Wi outputs 2I)
+  int num_hidden_layers = 22;        // L
+  int num_attention_heads = 12;      // H
+  int head_dim = 64;                 // D = C / H
   int64_t max_position_embeddings = 8192;
   double norm_eps = 1e-5;
   int32_t pad_token_id = 50283;
@@ -40,7 +39,7 @@ struct ModelConfig {
   int32_t sep_token_id = 50282;
   double global_rope_theta = 160000.0;
   double local_rope_theta = 10000.0;
-  int local_attention = 128;  // total window; half window W = local_attention / 2
+  int local_attention = 128;          // total window; half window W = local_attention / 2
   std::vector<bool> layer_is_global;  // (L) from layer_types or i % global_attn_every_n_layers == 0
   bool attention_bias = false;
   bool mlp_bias = false;
@@ -51,6 +50,11 @@ struct ModelConfig {
   std::vector<std::string> id2label;  // index = label id; empty for MLM/base models
   float initializer_range = 0.02f;
   float initializer_cutoff_factor = 2.0f;
+  // Dropout probabilities as config.json states them (all 0 in ModernBERT's released configs and
+  // class defaults). Inference ignores them (eval mode); fine-tuning refuses non-zero values
+  // rather than silently training without them (finetuner.h).
+  double attention_dropout = 0.0, embedding_dropout = 0.0, mlp_dropout = 0.0,
+         classifier_dropout = 0.0;
   bool sparse_prediction = false;
   int32_t sparse_pred_ignore_index = -100;
 

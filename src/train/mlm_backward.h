@@ -1,12 +1,16 @@
 // One MLM training step's forward + backward on a packed batch: the model's forward with saved
 // activations, the MLM head and tied decoder on the masked rows only (sparse prediction), mean
 // cross-entropy over labels != -100, and gradients for every parameter, in the same HF-named
-// table layout as the weights (design.md §3).
+// table layout as the weights (design.md §3). The encoder and prediction-head backwards live in
+// model/ (encoder_backward.h, heads_backward.h); this file adds the tied decoder and the loss.
 #pragma once
 
 #include "batch/packed_batch.h"
 #include "core/tensor.h"
 #include "model/encoder.h"
+#include "model/encoder_backward.h"
+#include "model/grads.h"  // ZeroGradsLike, for callers of MlmForwardBackward
+#include "model/heads_backward.h"
 
 namespace mbert {
 
@@ -16,15 +20,12 @@ namespace mbert {
 struct MlmWorkspace {
   ForwardContext ctx;  // the forward's scratch
   ForwardActivations acts;
-  std::vector<float> hidden;                // (N, C) final hidden states
-  std::vector<int32_t> rows, labels;        // (R) masked row index and its label
-  std::vector<float> x, t, a, z;            // (R, C) head input, dense out, GELU out, norm out
-  std::vector<float> mean, rstd;            // (R) head.norm statistics
-  std::vector<float> logits;                // (R, V); overwritten in place by dlogits
-  std::vector<float> dz, da, dt, dxr;       // (R, C) head gradients
-  std::vector<float> dh, dx, dnorm, dattn;  // (N, C)
-  std::vector<float> dqkv;                  // (N, 3C)
-  std::vector<float> dg, du;                // (N, I), (N, 2I)
+  std::vector<float> hidden;          // (N, C) final hidden states
+  std::vector<int32_t> rows, labels;  // (R) masked row index and its label
+  PredictionHeadState head;           // (R, C) head input/activations/gradients
+  std::vector<float> logits;          // (R, V); overwritten in place by dlogits
+  std::vector<float> dh;              // (N, C) dLoss/dhidden
+  EncoderBackwardWorkspace backward;
 };
 
 struct MlmStepResult {
@@ -32,9 +33,6 @@ struct MlmStepResult {
   int64_t predicted = 0;  // number of rows with a label
   int64_t correct = 0;    // argmax == label among them
 };
-
-// Zero-initialised gradient table with the same names and shapes as m.params().
-TensorTable ZeroGradsLike(const TensorTable& params);
 
 // Forward + backward. Gradients are ACCUMULATED into `grads` (zero it between steps), so several
 // micro-batches can be summed; the loss of each call is the mean over its own masked tokens.

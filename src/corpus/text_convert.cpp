@@ -132,8 +132,12 @@ std::string HtmlToText(std::string_view html) {
   int pre = 0;
   bool line_start = true;
   size_t i = 0;
+  // A line break (n = 1) or a paragraph break (n = 2), not stacked on breaks already there.
   auto newline = [&](int n) {
-    for (int k = 0; k < n; ++k) raw.push_back('\n');
+    int have = 0;
+    while (have < static_cast<int>(raw.size()) && raw[raw.size() - 1 - have] == '\n') ++have;
+    if (!raw.empty())
+      for (int k = have; k < n; ++k) raw.push_back('\n');
     line_start = true;
   };
   while (i < html.size()) {

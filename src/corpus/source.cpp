@@ -95,6 +95,9 @@ Result<SourceSpec> ParseSourceSpec(std::string_view arg) {
 
 FileKind KindOfPath(std::string_view path) {
   const std::string e = LowerExtension(path);
+  // Sphinx ships reST sources as _sources/*.rst.txt (Python's documentation).
+  if (e == ".txt" && path.size() >= 8 && LowerExtension(path.substr(0, path.size() - 4)) == ".rst")
+    return FileKind::kRst;
   if (e == ".jsonl") return FileKind::kJsonl;
   if (e == ".txt" || e == ".text") return FileKind::kParagraphs;
   if (e == ".html" || e == ".htm" || e == ".xhtml") return FileKind::kHtml;

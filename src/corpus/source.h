@@ -8,7 +8,7 @@
 //   .txt .text                 paragraphs (runs of lines separated by blank lines) are documents,
 //                              as the trainer's text data
 //   .html .htm .xhtml          HtmlToText (text_convert.h); the file is one document
-//   .rst                       RstToText; the file is one document
+//   .rst .rst.txt              RstToText; the file is one document (.rst.txt: Sphinx _sources)
 //   code (.py .go .java .c .h .cc .cpp .hpp .rs .pl .pm .pod .sh .js .ts .rb .S .s .el .lisp
 //   .scm .hs .ml .md .tex .json .toml .yaml .yml .xml .cfg .ini ...)
 //                              the file as it is is one document

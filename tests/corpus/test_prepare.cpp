@@ -275,6 +275,16 @@ TEST(SourceSpec, Parses) {
   EXPECT_FALSE(ParseSourceSpec("a=/x:").ok());
 }
 
+TEST(SourceSpec, FileKinds) {
+  EXPECT_EQ(KindOfPath("a/b.JSONL"), FileKind::kJsonl);
+  EXPECT_EQ(KindOfPath("x.txt"), FileKind::kParagraphs);
+  EXPECT_EQ(KindOfPath("_sources/library/os.rst.txt"), FileKind::kRst);
+  EXPECT_EQ(KindOfPath("page.htm"), FileKind::kHtml);
+  EXPECT_EQ(KindOfPath("src/os/file.go"), FileKind::kWholeFile);
+  EXPECT_EQ(KindOfPath("Makefile"), FileKind::kWholeFile);
+  EXPECT_EQ(KindOfPath("logo.png"), FileKind::kUnknown);
+}
+
 TEST(Dedup, NormalisationCatchesCaseSpacingAndPunctuation) {
   EXPECT_EQ(DedupKey("Hello,   World!\n"), DedupKey("hello world"));
   EXPECT_EQ(NormaliseForDedup("  A--b\tC.  "), "a b c");

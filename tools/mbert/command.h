@@ -22,5 +22,6 @@ Subcommand AddBenchCommand(CLI::App& root);
 Subcommand AddPullCommand(CLI::App& root);
 Subcommand AddModelsCommand(CLI::App& root);
 Subcommand AddServeCommand(CLI::App& root);
+Subcommand AddDataCommand(CLI::App& root);
 
 }  // namespace mbert::cli

@@ -30,10 +30,13 @@ Result<TrainConfig> TrainConfig::FromFile(const std::string& path) {
 Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& origin,
                                           const std::string& base) {
   MBERT_ASSIGN_OR_RETURN(const JsonFields f, JsonFields::Of(j, origin));
-  MBERT_RETURN_IF_ERROR(f.OnlyKnown(
-      {"output_dir", "init_from", "model", "tokenizer", "data", "seed", "mlm_probability",
-       "row_tokens", "rows", "batch_size_warmup", "optimizer", "schedule", "max_steps", "log_every",
-       "eval_every", "eval_batches", "checkpoint_every", "threads", "allow_data_change"}));
+  MBERT_RETURN_IF_ERROR(f.OnlyKnown({"comment",    "output_dir",        "init_from",
+                                     "model",      "tokenizer",         "data",
+                                     "seed",       "mlm_probability",   "row_tokens",
+                                     "rows",       "batch_size_warmup", "optimizer",
+                                     "schedule",   "max_steps",         "log_every",
+                                     "eval_every", "eval_batches",      "checkpoint_every",
+                                     "threads",    "allow_data_change"}));
   TrainConfig c;
   MBERT_RETURN_IF_ERROR(f.String("output_dir", &c.output_dir));
   if (c.output_dir.empty()) return Status::Error(origin + ": 'output_dir' is required");
@@ -66,11 +69,21 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
   constexpr int64_t kMaxRows = int64_t{1} << 16;
   constexpr int64_t kMaxCount = int64_t{1} << 50;  // steps, tokens: never an overflow risk
   MBERT_ASSIGN_OR_RETURN(const JsonFields data, f.Object("data"));
-  MBERT_RETURN_IF_ERROR(
-      data.OnlyKnown({"train", "split", "jsonl_field", "max_seq_len", "min_tokens", "eval_every"}));
+  MBERT_RETURN_IF_ERROR(data.OnlyKnown({"train", "corpus", "mixture", "split", "jsonl_field",
+                                        "max_seq_len", "min_tokens", "eval_every"}));
   std::vector<std::string> files;
   MBERT_RETURN_IF_ERROR(data.StringList("train", &files, 100000));
   for (auto& file : files) c.data.files.push_back(Resolve(base, file));
+  MBERT_RETURN_IF_ERROR(data.String("corpus", &c.corpus_dir));
+  c.corpus_dir = Resolve(base, c.corpus_dir);
+  MBERT_RETURN_IF_ERROR(data.String("mixture", &c.mixture_path));
+  c.mixture_path = Resolve(base, c.mixture_path);
+  if (c.data.files.empty() == c.corpus_dir.empty())
+    return data.Error("train",
+                      "give exactly one of data.train (text/JSONL files) or data.corpus "
+                      "(a directory written by `mbert data prepare`)");
+  if (!c.mixture_path.empty() && c.corpus_dir.empty())
+    return data.Error("mixture", "applies to data.corpus only");
   MBERT_RETURN_IF_ERROR(data.String("split", &c.data.split));
   if (c.data.split != "paragraph" && c.data.split != "line")
     return data.Error("split", "must be \"paragraph\" or \"line\", got '" + c.data.split + "'");

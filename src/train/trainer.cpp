@@ -156,8 +156,21 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
                          std::to_string(mc.max_position_embeddings) +
                          "; lower row_tokens (and data.max_seq_len) to at most that");
 
-  MBERT_ASSIGN_OR_RETURN(t->data_, LoadTextDataset(config.data, *t->tokenizer_));
-  t->data_fingerprint_ = t->data_.fingerprint();
+  if (config.corpus_dir.empty()) {
+    MBERT_ASSIGN_OR_RETURN(t->data_, LoadTextDataset(config.data, *t->tokenizer_));
+    t->data_fingerprint_ = t->data_.fingerprint();
+  } else {
+    auto opened = OpenCorpusData(config.corpus_dir, config.mixture_path, config.seed,
+                                 tokenizer_dir + "/tokenizer.json");
+    if (!opened.ok()) return opened.status().Wrap("training config field 'data.corpus'");
+    t->corpus_ = std::move(opened).value();
+    if (t->corpus_->train->manifest().vocab_size > static_cast<uint64_t>(mc.vocab_size))
+      return Status::Error(config.corpus_dir + ": the corpus's vocabulary (" +
+                           std::to_string(t->corpus_->train->manifest().vocab_size) +
+                           " ids) is larger than the model's vocab_size " +
+                           std::to_string(mc.vocab_size));
+    t->data_fingerprint_ = t->corpus_->fingerprint;
+  }
   MBERT_ASSIGN_OR_RETURN(StableAdamW opt, StableAdamW::Create(config.optimizer));
   t->optimizer_ = std::move(opt);
   MBERT_ASSIGN_OR_RETURN(LrSchedule sch, LrSchedule::Create(config.schedule));
@@ -192,24 +205,54 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
                      t->tokenizer_->mask_id(), t->tokenizer_->unk_id()})
     if (id >= 0) eo.special_ids.push_back(id);
   Rng eval_rng = Rng::ForStream(config.seed, "eval-masking");
-  size_t d = 0;
-  for (int b = 0; b < config.eval_batches && d < t->data_.eval.size(); ++b) {
-    PackedBatch batch;
-    int64_t n = 0;
-    while (d < t->data_.eval.size() &&
-           (batch.num_seqs() == 0 ||
-            n + static_cast<int64_t>(t->data_.eval[d].size()) <= config.row_tokens)) {
-      n += static_cast<int64_t>(t->data_.eval[d].size());
-      batch.AppendSequence(t->data_.eval[d++]);
+  // Packs held-out sequences in order into up to eval_batches rows of at most row_tokens tokens,
+  // each sequence cut to data.max_seq_len as training cuts it.
+  auto pack_eval = [&](int source, size_t count, auto&& sequence) {
+    size_t d = 0;
+    for (int b = 0; b < config.eval_batches && d < count; ++b) {
+      PackedBatch batch;
+      int64_t n = 0;
+      while (d < count) {
+        std::vector<int32_t> ids = sequence(d);
+        if (static_cast<int64_t>(ids.size()) > config.data.max_seq_len)
+          ids.resize(static_cast<size_t>(config.data.max_seq_len));
+        if (batch.num_seqs() > 0 && n + static_cast<int64_t>(ids.size()) > config.row_tokens) break;
+        n += static_cast<int64_t>(ids.size());
+        batch.AppendSequence(ids);
+        ++d;
+      }
+      ApplyEvalMlmMasking(&batch, eo, eval_rng);
+      t->eval_batches_.push_back(std::move(batch));
+      t->eval_source_.push_back(source);
     }
-    ApplyEvalMlmMasking(&batch, eo, eval_rng);
-    t->eval_batches_.push_back(std::move(batch));
+  };
+  if (!t->corpus_) {
+    pack_eval(-1, t->data_.eval.size(), [&](size_t i) { return t->data_.eval[i]; });
+  } else if (t->corpus_->val) {
+    const corpus::CorpusSampler& val = *t->corpus_->val;
+    const auto& mix = t->corpus_->mixture.sources;
+    int v = 0;  // index among the sources with val sequences (the val sampler's mixture)
+    for (size_t s = 0; s < mix.size(); ++s) {
+      const corpus::SourceEntry* e = val.manifest().FindSource(mix[s].name);
+      if (e == nullptr || e->val.sequences == 0) continue;
+      pack_eval(static_cast<int>(s), val.SequencesOf(v), [&](size_t i) {
+        const auto ids = val.Sequence(v, i);
+        return std::vector<int32_t>(ids.begin(), ids.end());
+      });
+      ++v;
+    }
   }
   if (!latest.empty()) MBERT_RETURN_IF_ERROR(t->Restore(latest));
   return t;
 }
 
 Result<bool> Trainer::NextDocument(std::vector<int32_t>* out) {
+  if (corpus_) {
+    // Endless too: the sampler starts a source's next epoch when it runs out.
+    const corpus::DocumentRef d = corpus_->train->Next();
+    out->assign(d.ids.begin(), d.ids.end());
+    return true;
+  }
   // An endless stream: each epoch visits every training document once in a fresh seeded order.
   if (cursor_ >= static_cast<int64_t>(order_.size())) {
     order_.resize(data_.train.size());
@@ -274,19 +317,35 @@ Result<StepMetrics> Trainer::Step() {
 }
 
 Result<EvalMetrics> Trainer::Evaluate() {
+  // Sums of loss x predicted and of correct predictions, overall and per source.
+  struct Sums {
+    double loss = 0.0;
+    int64_t correct = 0, predicted = 0;
+    MlmScore Score() const {
+      MlmScore m;
+      m.predicted = predicted;
+      if (predicted > 0) {
+        m.loss = loss / static_cast<double>(predicted);
+        m.accuracy = static_cast<double>(correct) / static_cast<double>(predicted);
+      }
+      return m;
+    }
+  };
+  Sums all;
+  std::map<int, Sums> by_source;
+  for (size_t i = 0; i < eval_batches_.size(); ++i) {
+    MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, eval_batches_[i], &ws_));
+    for (Sums* s : {&all, eval_source_[i] >= 0 ? &by_source[eval_source_[i]] : nullptr}) {
+      if (s == nullptr) continue;
+      s->loss += static_cast<double>(r.loss) * static_cast<double>(r.predicted);
+      s->correct += r.correct;
+      s->predicted += r.predicted;
+    }
+  }
   EvalMetrics em;
-  double loss_sum = 0.0;
-  int64_t correct = 0;
-  for (const PackedBatch& b : eval_batches_) {
-    MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, b, &ws_));
-    loss_sum += static_cast<double>(r.loss) * static_cast<double>(r.predicted);
-    correct += r.correct;
-    em.predicted += r.predicted;
-  }
-  if (em.predicted > 0) {
-    em.loss = loss_sum / static_cast<double>(em.predicted);
-    em.accuracy = static_cast<double>(correct) / static_cast<double>(em.predicted);
-  }
+  static_cast<MlmScore&>(em) = all.Score();
+  for (const auto& [s, sums] : by_source)
+    em.per_source[corpus_->mixture.sources[static_cast<size_t>(s)].name] = sums.Score();
   return em;
 }
 
@@ -329,6 +388,7 @@ Status Trainer::SaveCheckpoint() {
   st["data_rng"] = RngToJson(data_rng_);
   st["packer_buffer"] = packer_->SaveBuffer();
   st["data"] = data_fingerprint_;
+  if (corpus_) st["sampler"] = corpus_->train->State().ToJson();
   const PackerStats& ps = packer_->stats();
   st["packer_stats"] = {ps.batches,     ps.seqs_consumed, ps.seqs_emitted,
                         ps.real_tokens, ps.slots,         ps.truncated};
@@ -373,9 +433,11 @@ Status Trainer::RestoreTrainerState(const std::string& path, const json& st) {
   MBERT_RETURN_IF_ERROR(RngFromJson(f, "mask_rng", &mask_rng_));
   MBERT_RETURN_IF_ERROR(RngFromJson(f, "data_rng", &data_rng_));
 
-  // The data: order_ indexes data_.train, so it must be this data's permutation.
-  const std::string diff =
-      DataFingerprintDiff(f.Has("data") ? f.at("data") : json(), data_fingerprint_);
+  // The data: order_ indexes data_.train, so it must be this data's permutation; the sampler's
+  // state counts draws of this mixture over these shards.
+  const json saved_data = f.Has("data") ? f.at("data") : json();
+  const std::string diff = corpus_ ? CorpusFingerprintDiff(saved_data, data_fingerprint_)
+                                   : DataFingerprintDiff(saved_data, data_fingerprint_);
   const size_t n_train = data_.train.size();
   if (!f.Has("data")) {
     Warn(path +
@@ -395,6 +457,12 @@ Status Trainer::RestoreTrainerState(const std::string& path, const json& st) {
          "); continuing on the new data from a fresh epoch (allow_data_change)");
     order_.clear();
     cursor_ = 0;
+  } else if (corpus_) {
+    if (!f.Has("sampler"))
+      return f.Error("sampler", "is missing: the checkpoint was not trained on data.corpus");
+    auto state = corpus::SamplerState::FromJson(f.at("sampler"), f.Field("sampler"));
+    if (!state.ok()) return state.status();
+    MBERT_RETURN_IF_ERROR(corpus_->train->Restore(state.value()).Wrap(path));
   } else {
     const json& order = f.at("order");
     if (!order.is_array() || order.size() != n_train)
@@ -496,17 +564,34 @@ Status Trainer::Run() {
   const std::string metrics_path = cfg_.output_dir + "/metrics.jsonl";
   MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step_ > 0 ? step_ : -1));
   std::ofstream metrics(metrics_path, std::ios::app);
-  std::cerr << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
-            << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
-            << " held out; " << omp_get_max_threads() << " threads\n";
+  if (corpus_) {
+    std::cerr << "training " << model_->num_parameters() << " parameters on corpus "
+              << cfg_.corpus_dir << " (" << corpus_->mixture.sources.size() << " sources, "
+              << corpus_->train_sequences << " sequences, " << corpus_->train_tokens << " tokens), "
+              << eval_batches_.size() << " held-out rows; ";
+  } else {
+    std::cerr << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
+              << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
+              << " held out; ";
+  }
+  std::cerr << omp_get_max_threads() << " threads\n";
   auto write = [&](const json& j) {
     metrics << j.dump() << "\n";
     metrics.flush();
   };
+  // One metrics line per evaluation: overall, then "eval_loss/<source>" per corpus source.
+  auto write_eval = [&](int64_t step, const EvalMetrics& em) {
+    json j = {{"step", step}, {"eval_loss", em.loss}, {"eval_accuracy", em.accuracy}};
+    for (const auto& [name, m] : em.per_source) {
+      j["eval_loss/" + name] = m.loss;
+      j["eval_accuracy/" + name] = m.accuracy;
+    }
+    write(j);
+  };
   if (step_ == 0 && cfg_.eval_every > 0) {
     MBERT_ASSIGN_OR_RETURN(EvalMetrics em, Evaluate());
     std::cerr << "step 0 eval loss " << em.loss << " accuracy " << em.accuracy << "\n";
-    write({{"step", 0}, {"eval_loss", em.loss}, {"eval_accuracy", em.accuracy}});
+    write_eval(0, em);
   }
   double window_seconds = 0.0, total_seconds = 0.0;
   int64_t window_tokens = 0;
@@ -538,7 +623,7 @@ Status Trainer::Run() {
       std::fprintf(stderr, "step %lld eval loss %.4f accuracy %.4f (%lld predicted tokens)\n",
                    static_cast<long long>(sm.step), em.loss, em.accuracy,
                    static_cast<long long>(em.predicted));
-      write({{"step", sm.step}, {"eval_loss", em.loss}, {"eval_accuracy", em.accuracy}});
+      write_eval(sm.step, em);
     }
     if ((cfg_.checkpoint_every > 0 && sm.step % cfg_.checkpoint_every == 0) ||
         sm.step == cfg_.max_steps) {

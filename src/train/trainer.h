@@ -3,6 +3,7 @@
 // schedule and batch-size warmup -> metrics, held-out evaluation and atomic, resumable checkpoints.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "batch/rng.h"
 #include "mbert/tokenizer.h"
 #include "model/encoder.h"
+#include "train/corpus_data.h"
 #include "train/mlm_backward.h"
 #include "train/schedule.h"
 #include "train/stable_adamw.h"
@@ -32,10 +34,15 @@ struct StepMetrics {
   double seconds = 0.0;
 };
 
-struct EvalMetrics {
+struct MlmScore {
   double loss = 0.0;
   double accuracy = 0.0;
-  int64_t predicted = 0;
+  int64_t predicted = 0;  // masked positions scored
+};
+
+struct EvalMetrics : MlmScore {
+  // Training on a prepared corpus: the same per held-out source (the mixture's names).
+  std::map<std::string, MlmScore> per_source;
 };
 
 class Trainer {
@@ -47,7 +54,9 @@ class Trainer {
   // One optimizer step. A non-finite loss or gradient is an error raised before the optimizer
   // touches the weights; it names the step and the first parameter with a non-finite gradient.
   Result<StepMetrics> Step();
-  // Held-out MLM loss/accuracy at 15% masking on fixed (seeded) eval batches.
+  // Held-out MLM loss/accuracy at 15% masking on fixed (seeded) eval batches: with text data the
+  // held-out documents packed in order; with a corpus, eval_batches rows of each source's val
+  // split (its sequences in order), reported per source and over all of them.
   Result<EvalMetrics> Evaluate();
   // Writes output_dir/checkpoint-<step> atomically and points output_dir/latest at it. Refuses
   // (and writes nothing) when a weight or optimizer moment is not finite.
@@ -71,13 +80,15 @@ class Trainer {
   TrainConfig cfg_;
   std::unique_ptr<Encoder> model_;
   std::optional<Tokenizer> tokenizer_;
-  TextDataset data_;
-  nlohmann::json data_fingerprint_;  // of data_, saved with every checkpoint
+  TextDataset data_;                  // data.train (text files), or
+  std::optional<CorpusData> corpus_;  // data.corpus (prepared shards)
+  nlohmann::json data_fingerprint_;   // of data_, saved with every checkpoint
   std::optional<StableAdamW> optimizer_;
   std::optional<LrSchedule> schedule_;
   std::optional<BatchSizeWarmup> batch_warmup_;
   std::optional<GreedyBestFitPacker> packer_;
   std::vector<PackedBatch> eval_batches_;
+  std::vector<int> eval_source_;  // per eval batch: index into corpus_->mixture, or -1
   TensorTable grads_;
   MlmWorkspace ws_;  // reused by every micro-batch and evaluation batch
   Rng mask_rng_;

@@ -23,5 +23,6 @@ Subcommand AddPullCommand(CLI::App& root);
 Subcommand AddModelsCommand(CLI::App& root);
 Subcommand AddServeCommand(CLI::App& root);
 Subcommand AddEvalCommand(CLI::App& root);
+Subcommand AddFinetuneCommand(CLI::App& root);
 
 }  // namespace mbert::cli

@@ -1,5 +1,7 @@
 // The layer map of design.md §1, checked on every #include of the source tree:
-//   core -> ops -> model / tokenizer / batch / hub -> train / tasks -> capi -> tools, bench
+//   core -> ops -> model / tokenizer / batch / hub / data / eval / corpus -> train / tasks -> capi
+//   -> tools, bench
+// and src/corpus/ uses only core/ and tokenizer/ (CorpusUsesOnlyCoreAndTokenizer below).
 // A file may include headers of its own layer or lower ones, never higher. Public headers
 // (include/mbert/) sit with the layer that implements them and include only other public headers
 // and standard headers: no src/ header, no third-party library.
@@ -40,6 +42,7 @@ std::optional<int> Rank(const std::string& path) {
                                                                   {"src/batch/", 2},
                                                                   {"src/data/", 2},
                                                                   {"src/eval/", 2},
+                                                                  {"src/corpus/", 2},
                                                                   {"src/train/", 3},
                                                                   {"src/tasks/", 3},
                                                                   {"src/capi/", 4},
@@ -56,9 +59,9 @@ std::optional<int> Rank(const std::string& path) {
 std::string Resolve(const std::string& from, const std::string& included) {
   if (included.rfind("mbert/", 0) == 0) return "include/" + included;
   const std::string first = included.substr(0, included.find('/'));
-  static const std::set<std::string> kLayers = {"core",  "ops",   "model", "tokenizer",
-                                                "batch", "hub",   "train", "tasks",
-                                                "capi",  "serve", "data",  "eval"};
+  static const std::set<std::string> kLayers = {"core", "ops",   "model", "tokenizer", "batch",
+                                                "hub",  "train", "tasks", "capi",      "serve",
+                                                "data", "eval",  "corpus"};
   if (included.find('/') != std::string::npos && kLayers.count(first)) return "src/" + included;
   return (fs::path(from).parent_path() / included).lexically_normal().string();
 }
@@ -138,6 +141,31 @@ TEST(Layers, SourceTreeKeepsTheMap) {
   EXPECT_GT(files, 100) << "source tree not found at " << root;
   for (const Violation& v : all)
     ADD_FAILURE() << v.file << ": #include \"" << v.include << "\": " << v.why;
+}
+
+// The corpus layer sits beside tokenizer/ but may use only core/ and tokenizer/ (and public
+// headers): the trainer, above it, reads shards; the corpus never reaches into model or batch.
+TEST(Layers, CorpusUsesOnlyCoreAndTokenizer) {
+  const fs::path dir = fs::path(SourceDir()) / "src" / "corpus";
+  ASSERT_TRUE(fs::exists(dir)) << dir;
+  static const std::regex kInclude(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path());
+    ++files;
+    for (std::string l; std::getline(in, l);) {
+      std::smatch m;
+      if (!std::regex_search(l, m, kInclude)) continue;
+      const std::string inc = m[1];
+      const bool ok = inc.rfind("core/", 0) == 0 || inc.rfind("tokenizer/", 0) == 0 ||
+                      inc.rfind("corpus/", 0) == 0 || inc.rfind("mbert/", 0) == 0 ||
+                      inc.find('/') == std::string::npos;
+      EXPECT_TRUE(ok) << e.path() << ": #include \"" << inc
+                      << "\" (corpus may use core/ and tokenizer/ only)";
+    }
+  }
+  EXPECT_GT(files, 0);
 }
 
 }  // namespace

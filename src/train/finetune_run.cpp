@@ -358,7 +358,10 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
     step = st.value("step", int64_t{0});
     bad_evals = st.value("bad_evals", int64_t{0});
     res.best_step = st.value("best_step", int64_t{-1});
-    res.best_metric = st.value("best_metric", 0.0);
+    // A NaN metric (a constant prediction's correlation) is stored as null.
+    res.best_metric = st.contains("best_metric") && st["best_metric"].is_number()
+                          ? st["best_metric"].get<double>()
+                          : std::nan("");
     res.best_eval = st.value("best_eval", json());
     if (step < 0 || step > total) return Status::Error(ckpt + ": step out of range");
     MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step));
@@ -435,7 +438,9 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
                                                    o.batch_tokens, num_labels));
       const double v =
           d.metrics[metric].is_number() ? d.metrics[metric].get<double>() : std::nan("");
-      const bool better = res.best_step < 0 || v > res.best_metric;
+      // A number beats NaN; NaN beats nothing but the first evaluation.
+      const bool better = res.best_step < 0 ||
+                          (!std::isnan(v) && (std::isnan(res.best_metric) || v > res.best_metric));
       if (better) {
         res.best_step = step;
         res.best_metric = v;

@@ -4,7 +4,10 @@
 // Tasks: glue:<name> (a GLUE file in the task's own layout, glue.h), seqcls (a TSV/CSV with a
 // header: text [text_pair] label columns), regression (the same with a numeric label), tokcls
 // (CoNLL: token ... tag per line, blank line between sentences). The best model by the dev
-// metric is <out>/best; progress goes to stderr, one JSON summary to stdout.
+// metric is <out>/best; progress goes to stderr, one JSON summary to stdout. With --sweep, one run
+// per point of a learning rate x weight decay x epochs grid (GLUE: the paper's, glue_recipe.h;
+// --sweep-lr/--sweep-weight-decay/--sweep-epochs replace its lists) under <out>/sweep/, the best
+// run's best/ copied to <out>/best (finetune_sweep.h).
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -18,6 +21,8 @@
 #include "model/config.h"
 #include "runner.h"
 #include "train/finetune_run.h"
+#include "train/finetune_sweep.h"
+#include "train/glue_recipe.h"
 
 namespace mbert::cli {
 
@@ -29,7 +34,48 @@ struct Options {
   int64_t max_length = 0;
   bool truncate = false;
   bool quiet = false;
+  bool sweep = false;
+  std::vector<double> sweep_lr, sweep_weight_decay;
+  std::vector<int> sweep_epochs;
 };
+
+bool IsGlue(const std::string& task) { return task.rfind("glue:", 0) == 0; }
+
+// The grid of --sweep: the GLUE task's paper grid with the lists given on the command line
+// replacing its own; other tasks have no grid of their own and need all three lists.
+Result<SweepGrid> SweepGridOf(const Options& o) {
+  SweepGrid g;
+  if (IsGlue(o.task)) {
+    MBERT_ASSIGN_OR_RETURN(data::GlueTask task, data::FindGlueTask(o.task.substr(5)));
+    g = GluePaperSweepGrid(task);
+  } else if (o.sweep_lr.empty() || o.sweep_weight_decay.empty() || o.sweep_epochs.empty()) {
+    return Status::Error("--sweep with --task " + o.task +
+                         " needs --sweep-lr, --sweep-weight-decay and --sweep-epochs (only GLUE "
+                         "tasks have a default grid, the ModernBERT paper's)");
+  }
+  if (!o.sweep_lr.empty()) g.lr = o.sweep_lr;
+  if (!o.sweep_weight_decay.empty()) g.weight_decay = o.sweep_weight_decay;
+  if (!o.sweep_epochs.empty()) g.epochs = o.sweep_epochs;
+  return g;
+}
+
+int RunSweep(const Options& o, const SweepGrid& grid, const FineTuneData& train,
+             const FineTuneData& dev) {
+  auto r = RunFineTuneSweep(o.run, grid, train, dev);
+  if (!r.ok()) return ReportError(r.status());
+  const nlohmann::json& best = r->runs[r->best];
+  std::cerr << "mbert finetune: best of " << r->runs.size()
+            << " runs: " << best["run"].get<std::string>() << " (lr " << best["lr"]
+            << ", weight decay " << best["weight_decay"] << ", " << best["epochs"]
+            << " epochs), dev " << r->metric << " " << best["best_metric"] << "\n";
+  const nlohmann::json out = {{"metric", r->metric},
+                              {"runs", r->runs.size()},
+                              {"best", best},
+                              {"results", o.run.out_dir + "/sweep_results.json"},
+                              {"best_model", o.run.out_dir + "/best"}};
+  std::cout << out.dump(2) << "\n";
+  return FlushOutput().ok() ? 0 : 1;
+}
 
 Result<data::TextDataset> ReadGlueAt(const data::GlueTask& task, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -40,7 +86,7 @@ Result<data::TextDataset> ReadGlueAt(const data::GlueTask& task, const std::stri
 // Reads train and dev for the task and tokenizes them.
 Status LoadData(const Options& o, const Tokenizer& tok, FineTuneData* train, FineTuneData* dev) {
   const TokenizeOptions topts{o.max_length, o.truncate};
-  if (o.task.rfind("glue:", 0) == 0) {
+  if (IsGlue(o.task)) {
     MBERT_ASSIGN_OR_RETURN(data::GlueTask task, data::FindGlueTask(o.task.substr(5)));
     MBERT_ASSIGN_OR_RETURN(data::TextDataset tr, ReadGlueAt(task, o.train));
     MBERT_ASSIGN_OR_RETURN(data::TextDataset dv, ReadGlueAt(task, o.dev));
@@ -78,6 +124,17 @@ Status LoadData(const Options& o, const Tokenizer& tok, FineTuneData* train, Fin
 }
 
 int Run(Options o) {
+  if (IsGlue(o.task) && o.run.metric.empty()) {
+    auto task = data::FindGlueTask(o.task.substr(5));
+    if (!task.ok()) return ReportError(task.status().Wrap("--task"));
+    o.run.metric = GluePaperMetric(*task);
+  }
+  SweepGrid grid;
+  if (o.sweep) {
+    auto g = SweepGridOf(o);
+    if (!g.ok()) return ReportError(g.status());
+    grid = *g;
+  }
   auto dir = hub::ResolveModelDir(o.run.model_dir);
   if (!dir.ok()) return ReportError(dir.status().Wrap("--model"));
   o.run.model_dir = *dir;
@@ -97,6 +154,7 @@ int Run(Options o) {
     std::cerr << "mbert finetune: truncated " << train.truncated << " training and "
               << dev.truncated << " dev examples to " << o.max_length << " tokens\n";
   o.run.progress = !o.quiet;
+  if (o.sweep) return RunSweep(o, grid, train, dev);
   auto r = RunFineTune(o.run, train, dev);
   if (!r.ok()) return ReportError(r.status());
   const nlohmann::json out = {{"steps", r->steps},
@@ -126,15 +184,18 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
   app->add_option("--train", o->train, "training file")->required();
   app->add_option("--dev", o->dev, "dev file (scored for the best checkpoint)")->required();
   app->add_option("--out", o->run.out_dir, "output directory")->required();
-  app->add_option("--lr", o->run.lr, "peak learning rate (linear warmup and decay)");
-  app->add_option("--epochs", o->run.epochs, "epochs")->check(CLI::Range(1, 1000));
+  CLI::Option* lr =
+      app->add_option("--lr", o->run.lr, "peak learning rate (linear warmup and decay)");
+  CLI::Option* epochs =
+      app->add_option("--epochs", o->run.epochs, "epochs")->check(CLI::Range(1, 1000));
   app->add_option("--batch-size", o->run.batch_size, "sequences per batch")
       ->check(CLI::Range(1, 1 << 20));
   app->add_option("--batch-tokens", o->run.batch_tokens,
                   "also bound each batch to this many tokens (0: no bound)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   app->add_option("--warmup-ratio", o->run.warmup_ratio, "fraction of steps warming up");
-  app->add_option("--weight-decay", o->run.weight_decay, "AdamW decoupled weight decay");
+  CLI::Option* weight_decay =
+      app->add_option("--weight-decay", o->run.weight_decay, "AdamW decoupled weight decay");
   app->add_option("--max-grad-norm", o->run.max_grad_norm, "gradient clipping (<= 0: off)");
   app->add_option("--seed", o->run.seed, "seed of the data order and the new head's init");
   app->add_option("--max-length", o->max_length,
@@ -149,7 +210,8 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
       ->check(CLI::Range(0, 1 << 20));
   app->add_option("--metric", o->run.metric,
                   "dev metric choosing the best checkpoint (accuracy, f1, matthews, pearson, "
-                  "spearman, entity_f1, token_accuracy; default by task)");
+                  "spearman, entity_f1, token_accuracy; default: GLUE the paper's, else by "
+                  "task type)");
   app->add_flag("--resume", o->run.resume, "continue from <out>/latest");
   app->add_option("--stop-after", o->run.stop_after,
                   "stop with a checkpoint after this many steps (resume later)")
@@ -157,6 +219,23 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
   app->add_option("--text-column", o->text_column, "seqcls/regression: text column name");
   app->add_option("--text-pair-column", o->text_pair_column, "seqcls/regression: second text");
   app->add_option("--label-column", o->label_column, "seqcls/regression: label column name");
+  CLI::Option* sweep =
+      app->add_flag("--sweep", o->sweep,
+                    "grid search lr x weight decay x epochs (GLUE: the ModernBERT paper's grid); "
+                    "runs in <out>/sweep/, the best copied to <out>/best")
+          ->excludes(lr)
+          ->excludes(weight_decay)
+          ->excludes(epochs);
+  app->add_option("--sweep-lr", o->sweep_lr, "--sweep learning rates, e.g. 1e-5,3e-5")
+      ->delimiter(',')
+      ->needs(sweep);
+  app->add_option("--sweep-weight-decay,--sweep-wd", o->sweep_weight_decay,
+                  "--sweep weight decays, e.g. 1e-6,1e-5")
+      ->delimiter(',')
+      ->needs(sweep);
+  app->add_option("--sweep-epochs", o->sweep_epochs, "--sweep epoch counts, e.g. 2,5,10")
+      ->delimiter(',')
+      ->needs(sweep);
   app->add_flag("-q,--quiet", o->quiet, "no progress bar");
   return {app, [o] { return Run(*o); }};
 }

@@ -63,7 +63,8 @@ struct FineTuneRunResult {
 
 // Metric names: "accuracy", "f1" (binary, label id 1 positive), "matthews", "pearson",
 // "spearman", "entity_f1" (seqeval micro F1), "token_accuracy". Defaults: accuracy (sequence
-// classification), pearson (regression), entity_f1 (token classification).
+// classification), pearson (regression), entity_f1 (token classification); a GLUE task's caller
+// passes the paper's metric instead (glue_recipe.h).
 std::string DefaultMetric(FineTuneTask task);
 Status CheckMetric(FineTuneTask task, const std::string& metric);
 

@@ -2,6 +2,9 @@
 
 #include <cctype>
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.h"
 
 namespace mbert {
 
@@ -82,6 +85,53 @@ void AdamW::Step(const std::vector<ParamGroup>& groups, double lr) {
       }
     }
   }
+}
+
+Status AdamW::SaveState(const std::string& path) const {
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [n, m] : exp_avg_) tensors.push_back({"exp_avg." + n, &m, DType::kF32});
+  for (const auto& [n, v] : exp_avg_sq_) tensors.push_back({"exp_avg_sq." + n, &v, DType::kF32});
+  nlohmann::json steps = nlohmann::json::object();
+  for (const auto& [n, t] : steps_) steps[n] = t;
+  return WriteSafetensors(path, tensors, {{"steps", steps.dump()}});
+}
+
+Status AdamW::LoadState(const std::string& path) {
+  MBERT_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Open(path));
+  auto meta = f.metadata().find("steps");
+  if (meta == f.metadata().end())
+    return Status::Error(path + ": no \"steps\" metadata (not an AdamW state written by mbert)");
+  const nlohmann::json steps = nlohmann::json::parse(meta->second, nullptr, false);
+  if (!steps.is_object()) return Status::Error(path + ": metadata \"steps\" is not a JSON object");
+  TensorTable m, v;
+  std::map<std::string, int64_t> t;
+  for (const TensorView& view : f.tensors()) {
+    const bool first = view.name.rfind("exp_avg.", 0) == 0;
+    const bool second = view.name.rfind("exp_avg_sq.", 0) == 0;
+    if (!first && !second)
+      return Status::Error(path + ": unexpected tensor '" + view.name +
+                           "' (expected exp_avg.<param> or exp_avg_sq.<param>)");
+    const std::string name = view.name.substr(first ? 8 : 11);
+    Tensor x(view.shape);
+    MBERT_RETURN_IF_ERROR(ConvertToFloat(view, x.data(), path + ": " + view.name));
+    (first ? m : v).emplace(name, std::move(x));
+  }
+  for (const auto& [name, x] : m) {
+    auto it = v.find(name);
+    if (it == v.end() || it->second.shape() != x.shape())
+      return Status::Error(path + ": exp_avg_sq." + name +
+                           " is missing or its shape differs from exp_avg." + name);
+    auto s = steps.find(name);
+    if (s == steps.end() || !s->is_number_integer() || s->get<int64_t>() < 1)
+      return Status::Error(path + ": metadata \"steps\" has no step count >= 1 for '" + name + "'");
+    t[name] = s->get<int64_t>();
+  }
+  if (v.size() != m.size() || steps.size() != m.size())
+    return Status::Error(path + ": exp_avg, exp_avg_sq and \"steps\" list different parameters");
+  exp_avg_ = std::move(m);
+  exp_avg_sq_ = std::move(v);
+  steps_ = std::move(t);
+  return Status::Ok();
 }
 
 }  // namespace mbert

@@ -52,6 +52,15 @@ class AdamW : public Optimizer {
   const TensorTable& exp_avg_sq() const { return exp_avg_sq_; }
   const std::map<std::string, int64_t>& steps() const { return steps_; }
 
+  // Writes the moments and step counts to `path` (safetensors, atomic): tensors
+  // "exp_avg.<name>" / "exp_avg_sq.<name>", metadata "steps" = {"<name>": t, ...}, so that
+  // LoadState continues bit-identically (resume of `mbert finetune`).
+  Status SaveState(const std::string& path) const;
+  // Replaces the state with the one SaveState wrote. Errors name the file and the entry: a
+  // parameter with a moment but no step count (or the reverse), a shape that differs between
+  // exp_avg and exp_avg_sq, a step count below 1.
+  Status LoadState(const std::string& path);
+
  private:
   explicit AdamW(const AdamWConfig& c) : config_(c) {}
   AdamWConfig config_;

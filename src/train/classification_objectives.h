@@ -38,6 +38,10 @@ class TokenClassificationObjective : public Objective {
   Result<ObjectiveResult> Run(const Encoder& m, const TaskBatch& b,
                               const std::vector<float>& hidden, float grad_scale,
                               TensorTable* grads, std::vector<float>* dhidden) override;
+  // (R, K) logits of the last Run for its labelled tokens (label != -100), in token order, and
+  // those tokens' indices in the batch (R): what metrics compare with the labels.
+  const std::vector<float>& logits() const { return state_.logits; }
+  const std::vector<int32_t>& labelled_rows() const { return rows_; }
 
  private:
   ClassifierHeadState state_;

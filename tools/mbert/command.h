@@ -23,6 +23,7 @@ Subcommand AddPullCommand(CLI::App& root);
 Subcommand AddModelsCommand(CLI::App& root);
 Subcommand AddServeCommand(CLI::App& root);
 Subcommand AddEvalCommand(CLI::App& root);
+Subcommand AddFinetuneCommand(CLI::App& root);
 Subcommand AddDataCommand(CLI::App& root);
 
 }  // namespace mbert::cli

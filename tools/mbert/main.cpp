@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
       mbert::cli::AddTokenizeCommand(app), mbert::cli::AddTrainCommand(app),
       mbert::cli::AddBenchCommand(app),    mbert::cli::AddPullCommand(app),
       mbert::cli::AddModelsCommand(app),   mbert::cli::AddServeCommand(app),
-      mbert::cli::AddEvalCommand(app),     mbert::cli::AddDataCommand(app),
+      mbert::cli::AddEvalCommand(app),     mbert::cli::AddFinetuneCommand(app),
+      mbert::cli::AddDataCommand(app),
   };
   CLI11_PARSE(app, argc, argv);
   // Checked here rather than by a CLI11 validator so the message gives the allowed range and why;

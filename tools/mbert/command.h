@@ -24,5 +24,6 @@ Subcommand AddModelsCommand(CLI::App& root);
 Subcommand AddServeCommand(CLI::App& root);
 Subcommand AddEvalCommand(CLI::App& root);
 Subcommand AddDataCommand(CLI::App& root);
+Subcommand AddPlotCommand(CLI::App& root);
 
 }  // namespace mbert::cli

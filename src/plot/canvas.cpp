@@ -29,6 +29,28 @@ int ClampToInt(double v, int lo, int hi) {
   return static_cast<int>(v);
 }
 
+// Cuts the segment to lo <= a <= hi along one axis, moving the other coordinate b along it;
+// false when it misses. The slope comes from halves, so ends near the largest doubles do not
+// overflow, and the cut ends are found from the slope rather than from a fraction of the
+// length, which keeps them exact when the ends lie very far away.
+bool ClipAxis(double& a0, double& b0, double& a1, double& b1, double lo, double hi) {
+  if (a0 > a1) {
+    std::swap(a0, a1);
+    std::swap(b0, b1);
+  }
+  if (a1 < lo || a0 > hi) return false;
+  const double slope = a1 == a0 ? 0 : (b1 * 0.5 - b0 * 0.5) / (a1 * 0.5 - a0 * 0.5);
+  if (a0 < lo) {
+    b0 += (lo - a0) * slope;
+    a0 = lo;
+  }
+  if (a1 > hi) {
+    b1 -= (a1 - hi) * slope;
+    a1 = hi;
+  }
+  return std::isfinite(b0) && std::isfinite(b1);
+}
+
 }  // namespace
 
 Rgb Lighten(Rgb c, double amount) {
@@ -81,6 +103,12 @@ void Canvas::Line(double x0, double y0, double x1, double y1, Rgb color, double 
   // with a one-pixel ramp at the edge. Walk the segment's major axis; across it, a band of
   // rows (or columns) wide enough for the capsule at 45 degrees, the steepest a major axis sees.
   const double reach = width / 2 + 0.5;
+  // Far-away ends are cut at a margin around the clip (beyond where their round caps could
+  // show), which keeps the distances below small and exact.
+  const double margin = reach + 2;
+  if (!ClipAxis(x0, y0, x1, y1, clip_.x0 - margin, clip_.x1 + margin) ||
+      !ClipAxis(y0, x0, y1, x1, clip_.y0 - margin, clip_.y1 + margin))
+    return;
   const bool x_major = std::abs(x1 - x0) >= std::abs(y1 - y0);
   const double a0 = x_major ? x0 : y0, a1 = x_major ? x1 : y1;  // along the major axis
   const double b0 = x_major ? y0 : x0, b1 = x_major ? y1 : x1;

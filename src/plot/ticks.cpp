@@ -18,7 +18,8 @@ double NiceStep(double raw) {
 
 // Digits after the decimal point that multiples of `step` need.
 int Decimals(double step) {
-  return std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-9)), 0, 12);
+  if (!(step > 0) || !std::isfinite(step)) return 0;
+  return static_cast<int>(std::clamp(std::ceil(-std::log10(step) - 1e-9), 0.0, 12.0));
 }
 
 std::string Format(double v, int decimals) {
@@ -33,7 +34,8 @@ std::string Format(double v, int decimals) {
 Ticks NiceTicks(double lo, double hi, int target) {
   if (hi < lo) std::swap(lo, hi);
   if (hi - lo <= std::max(std::abs(lo), std::abs(hi)) * 1e-12) {
-    const double pad = lo != 0 ? std::abs(lo) * 0.1 : 1.0;
+    // A tenth of the value, or 1 near zero (a subnormal's tenth would vanish).
+    const double pad = std::abs(lo) > 1e-300 ? std::abs(lo) * 0.1 : 1.0;
     lo -= pad;
     hi += pad;
   }

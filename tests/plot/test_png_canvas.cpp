@@ -122,6 +122,9 @@ TEST(Ticks, NiceStepsAndLabels) {
   const Ticks flat = NiceTicks(5, 5, 5);  // an empty range is widened
   EXPECT_LT(flat.lo, 5);
   EXPECT_GT(flat.hi, 5);
+  const Ticks tiny = NiceTicks(5e-324, 5e-324, 5);  // a subnormal: widened to +-1
+  EXPECT_GT(tiny.values.size(), 1u);
+  EXPECT_FALSE(TickLabel(5e-324, 0).empty());      // no step: still a label, no UB
   const Ticks huge = NiceTicks(-1e308, 1e308, 5);  // the span overflows: the two ends
   EXPECT_EQ(huge.values.size(), 2u);
   EXPECT_EQ(TickLabel(0.25, 0.05), "0.25");

@@ -1,7 +1,9 @@
 // The layer map of design.md §1, checked on every #include of the source tree:
-//   core -> ops -> model / tokenizer / batch / hub / data / eval / corpus -> train / tasks -> capi
+//   core -> ops -> model / tokenizer / batch / hub / data / eval / corpus / plot -> train / tasks
+//   -> capi
 //   -> tools, bench
-// and src/corpus/ uses only core/ and tokenizer/ (CorpusUsesOnlyCoreAndTokenizer below).
+// and src/corpus/ uses only core/ and tokenizer/ (CorpusUsesOnlyCoreAndTokenizer below), src/plot/
+// only core/ (PlotUsesOnlyCore).
 // A file may include headers of its own layer or lower ones, never higher. Public headers
 // (include/mbert/) sit with the layer that implements them and include only other public headers
 // and standard headers: no src/ header, no third-party library.
@@ -43,6 +45,7 @@ std::optional<int> Rank(const std::string& path) {
                                                                   {"src/data/", 2},
                                                                   {"src/eval/", 2},
                                                                   {"src/corpus/", 2},
+                                                                  {"src/plot/", 2},
                                                                   {"src/train/", 3},
                                                                   {"src/tasks/", 3},
                                                                   {"src/capi/", 4},
@@ -59,9 +62,9 @@ std::optional<int> Rank(const std::string& path) {
 std::string Resolve(const std::string& from, const std::string& included) {
   if (included.rfind("mbert/", 0) == 0) return "include/" + included;
   const std::string first = included.substr(0, included.find('/'));
-  static const std::set<std::string> kLayers = {"core", "ops",   "model", "tokenizer", "batch",
-                                                "hub",  "train", "tasks", "capi",      "serve",
-                                                "data", "eval",  "corpus"};
+  static const std::set<std::string> kLayers = {"core", "ops",   "model",  "tokenizer", "batch",
+                                                "hub",  "train", "tasks",  "capi",      "serve",
+                                                "data", "eval",  "corpus", "plot"};
   if (included.find('/') != std::string::npos && kLayers.count(first)) return "src/" + included;
   return (fs::path(from).parent_path() / included).lexically_normal().string();
 }
@@ -163,6 +166,29 @@ TEST(Layers, CorpusUsesOnlyCoreAndTokenizer) {
                       inc.find('/') == std::string::npos;
       EXPECT_TRUE(ok) << e.path() << ": #include \"" << inc
                       << "\" (corpus may use core/ and tokenizer/ only)";
+    }
+  }
+  EXPECT_GT(files, 0);
+}
+
+// The plotting library (`mbert plot`) draws metrics files and needs nothing of the model: it
+// stays on core/ so that it builds and tests alone.
+TEST(Layers, PlotUsesOnlyCore) {
+  const fs::path dir = fs::path(SourceDir()) / "src" / "plot";
+  ASSERT_TRUE(fs::exists(dir)) << dir;
+  static const std::regex kInclude(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path());
+    ++files;
+    for (std::string l; std::getline(in, l);) {
+      std::smatch m;
+      if (!std::regex_search(l, m, kInclude)) continue;
+      const std::string inc = m[1];
+      const bool ok = inc.rfind("core/", 0) == 0 || inc.rfind("plot/", 0) == 0 ||
+                      inc.rfind("mbert/", 0) == 0 || inc.find('/') == std::string::npos;
+      EXPECT_TRUE(ok) << e.path() << ": #include \"" << inc << "\" (plot may use core/ only)";
     }
   }
   EXPECT_GT(files, 0);

@@ -25,5 +25,6 @@ Subcommand AddServeCommand(CLI::App& root);
 Subcommand AddEvalCommand(CLI::App& root);
 Subcommand AddFinetuneCommand(CLI::App& root);
 Subcommand AddDataCommand(CLI::App& root);
+Subcommand AddPlotCommand(CLI::App& root);
 
 }  // namespace mbert::cli

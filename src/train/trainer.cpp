@@ -102,10 +102,18 @@ constexpr int64_t kMaxStateCount = int64_t{1} << 50;
 
 }  // namespace
 
-Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool resume) {
+Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool resume,
+                                                 Communicator* comm) {
   MBERT_RETURN_IF_ERROR(config.Validate("training config"));
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = config;
+  if (comm != nullptr) t->comm_ = comm;
+  const int world = t->comm_->size();
+  if (config.rows % world != 0)
+    return Status::Error("training config: rows (" + std::to_string(config.rows) +
+                         ", the global batch in packed rows) must be a multiple of the number of "
+                         "ranks (" +
+                         std::to_string(world) + "); change rows or the mpirun -np count");
   if (config.threads > 0) omp_set_num_threads(config.threads);
   MBERT_ASSIGN_OR_RETURN(const std::string tokenizer_dir,
                          hub::ResolveModelDir(config.tokenizer_dir));
@@ -285,12 +293,25 @@ Result<StepMetrics> Trainer::Step() {
   for (const PackedBatch& r : rows) labeled += r.num_labeled();
   for (auto& [name, g] : grads_) g.Zero();
   // Each row is a micro-batch; weighting by its share of the predicted tokens makes the summed
-  // gradient the gradient of the mean loss over every predicted token of the step.
-  for (const PackedBatch& r : rows) {
+  // gradient the gradient of the mean loss over every predicted token of the step. This rank
+  // takes rows rank, rank + W, ...; the all-reduce adds the other ranks' rows.
+  const int world = comm_->size();
+  for (size_t i = static_cast<size_t>(comm_->rank()); i < rows.size();
+       i += static_cast<size_t>(world)) {
+    const PackedBatch& r = rows[i];
     if (r.num_labeled() == 0) continue;
     const float w = static_cast<float>(r.num_labeled()) / static_cast<float>(labeled);
     MBERT_ASSIGN_OR_RETURN(MlmStepResult res, MlmForwardBackward(*model_, r, &grads_, w, &ws_));
     sm.loss += static_cast<double>(res.loss) * w;
+  }
+  if (world > 1) {
+    const auto r0 = std::chrono::steady_clock::now();
+    std::vector<std::span<float>> buffers;
+    for (auto& [name, g] : grads_) buffers.emplace_back(g.data(), static_cast<size_t>(g.numel()));
+    MBERT_RETURN_IF_ERROR(comm_->AllReduceSum(buffers));
+    MBERT_RETURN_IF_ERROR(comm_->AllReduceSum(std::span<double>(&sm.loss, 1)));
+    sm.allreduce_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
   }
   // Guards before the optimizer: one NaN gradient would make every weight NaN at once, and the
   // run would then train on and checkpoint garbage with exit 0.
@@ -333,7 +354,11 @@ Result<EvalMetrics> Trainer::Evaluate() {
   };
   Sums all;
   std::map<int, Sums> by_source;
-  for (size_t i = 0; i < eval_batches_.size(); ++i) {
+  // Data parallel: each rank scores batches rank, rank + W, ...; the sums are all-reduced.
+  for (const int s : eval_source_)
+    if (s >= 0) by_source[s];
+  for (size_t i = static_cast<size_t>(comm_->rank()); i < eval_batches_.size();
+       i += static_cast<size_t>(comm_->size())) {
     MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, eval_batches_[i], &ws_));
     for (Sums* s : {&all, eval_source_[i] >= 0 ? &by_source[eval_source_[i]] : nullptr}) {
       if (s == nullptr) continue;
@@ -341,6 +366,24 @@ Result<EvalMetrics> Trainer::Evaluate() {
       s->correct += r.correct;
       s->predicted += r.predicted;
     }
+  }
+  if (comm_->size() > 1) {
+    // Counts travel as doubles: exact below 2^53.
+    std::vector<double> v;
+    v.insert(v.end(),
+             {all.loss, static_cast<double>(all.correct), static_cast<double>(all.predicted)});
+    for (auto& [k, s] : by_source)
+      v.insert(v.end(), {s.loss, static_cast<double>(s.correct), static_cast<double>(s.predicted)});
+    MBERT_RETURN_IF_ERROR(comm_->AllReduceSum(std::span<double>(v)));
+    size_t j = 0;
+    auto take = [&](Sums* s) {
+      s->loss = v[j];
+      s->correct = static_cast<int64_t>(v[j + 1]);
+      s->predicted = static_cast<int64_t>(v[j + 2]);
+      j += 3;
+    };
+    take(&all);
+    for (auto& [k, s] : by_source) take(&s);
   }
   EvalMetrics em;
   static_cast<MlmScore&>(em) = all.Score();
@@ -350,6 +393,22 @@ Result<EvalMetrics> Trainer::Evaluate() {
 }
 
 Status Trainer::SaveCheckpoint() {
+  if (comm_->size() == 1) return WriteCheckpoint();
+  // Rank 0 writes; every rank learns whether it succeeded, and none goes on (or reads `latest`)
+  // before the checkpoint is in place.
+  uint8_t ok = 1;
+  Status st = Status::Ok();
+  if (comm_->rank() == 0) {
+    st = WriteCheckpoint();
+    ok = st.ok() ? 1 : 0;
+  }
+  MBERT_RETURN_IF_ERROR(comm_->Broadcast(std::span<uint8_t>(&ok, 1)));
+  if (comm_->rank() == 0) return st;
+  return ok ? Status::Ok()
+            : Status::Error("rank 0 failed to write checkpoint-" + std::to_string(step_));
+}
+
+Status Trainer::WriteCheckpoint() {
   const std::string name = "checkpoint-" + std::to_string(step_);
   MBERT_RETURN_IF_ERROR(CheckFinite("refusing to save " + name));
   const std::string final_dir = cfg_.output_dir + "/" + name;
@@ -561,21 +620,28 @@ Status Trainer::Run() {
   std::error_code ec;
   fs::create_directories(cfg_.output_dir, ec);
   if (ec) return Status::Error(cfg_.output_dir + ": cannot create: " + ec.message());
+  // Rank 0 alone writes metrics and progress; the other ranks compute the same numbers.
+  const bool lead = comm_->rank() == 0;
   const std::string metrics_path = cfg_.output_dir + "/metrics.jsonl";
-  MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step_ > 0 ? step_ : -1));
-  std::ofstream metrics(metrics_path, std::ios::app);
+  if (lead) MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step_ > 0 ? step_ : -1));
+  std::ofstream metrics;
+  if (lead) metrics.open(metrics_path, std::ios::app);
+  std::ofstream discard;  // never opened: what the other ranks print goes nowhere
+  std::ostream& log = lead ? std::cerr : discard;
   if (corpus_) {
-    std::cerr << "training " << model_->num_parameters() << " parameters on corpus "
-              << cfg_.corpus_dir << " (" << corpus_->mixture.sources.size() << " sources, "
-              << corpus_->train_sequences << " sequences, " << corpus_->train_tokens << " tokens), "
-              << eval_batches_.size() << " held-out rows; ";
+    log << "training " << model_->num_parameters() << " parameters on corpus " << cfg_.corpus_dir
+        << " (" << corpus_->mixture.sources.size() << " sources, " << corpus_->train_sequences
+        << " sequences, " << corpus_->train_tokens << " tokens), " << eval_batches_.size()
+        << " held-out rows; ";
   } else {
-    std::cerr << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
-              << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
-              << " held out; ";
+    log << "training " << model_->num_parameters() << " parameters on " << data_.train.size()
+        << " documents (" << data_.train_tokens << " tokens), " << data_.eval.size()
+        << " held out; ";
   }
-  std::cerr << omp_get_max_threads() << " threads\n";
+  log << comm_->size() << (comm_->size() == 1 ? " process, " : " ranks, ") << omp_get_max_threads()
+      << " threads each\n";
   auto write = [&](const json& j) {
+    if (!lead) return;
     metrics << j.dump() << "\n";
     metrics.flush();
   };
@@ -590,7 +656,7 @@ Status Trainer::Run() {
   };
   if (step_ == 0 && cfg_.eval_every > 0) {
     MBERT_ASSIGN_OR_RETURN(EvalMetrics em, Evaluate());
-    std::cerr << "step 0 eval loss " << em.loss << " accuracy " << em.accuracy << "\n";
+    log << "step 0 eval loss " << em.loss << " accuracy " << em.accuracy << "\n";
     write_eval(0, em);
   }
   double window_seconds = 0.0, total_seconds = 0.0;
@@ -608,21 +674,25 @@ Status Trainer::Run() {
            {"rows", sm.rows},
            {"tokens", sm.tokens},
            {"tokens_seen", tokens_seen_},
-           {"seconds", sm.seconds}});
+           {"seconds", sm.seconds},
+           {"allreduce_seconds", sm.allreduce_seconds},
+           {"ranks", comm_->size()}});
     if (sm.step % cfg_.log_every == 0 || sm.step == cfg_.max_steps) {
       const double eta = total_seconds / static_cast<double>(step_ - start_step) *
                          static_cast<double>(cfg_.max_steps - step_);
-      std::fprintf(stderr, "step %lld loss %.4f lr %.3e rows %d tokens/s %.0f eta %.0fs\n",
-                   static_cast<long long>(sm.step), sm.loss, sm.lr, sm.rows,
-                   window_tokens / std::max(window_seconds, 1e-9), eta);
+      if (lead)
+        std::fprintf(stderr, "step %lld loss %.4f lr %.3e rows %d tokens/s %.0f eta %.0fs\n",
+                     static_cast<long long>(sm.step), sm.loss, sm.lr, sm.rows,
+                     window_tokens / std::max(window_seconds, 1e-9), eta);
       window_seconds = 0.0;
       window_tokens = 0;
     }
     if (cfg_.eval_every > 0 && (sm.step % cfg_.eval_every == 0 || sm.step == cfg_.max_steps)) {
       MBERT_ASSIGN_OR_RETURN(EvalMetrics em, Evaluate());
-      std::fprintf(stderr, "step %lld eval loss %.4f accuracy %.4f (%lld predicted tokens)\n",
-                   static_cast<long long>(sm.step), em.loss, em.accuracy,
-                   static_cast<long long>(em.predicted));
+      if (lead)
+        std::fprintf(stderr, "step %lld eval loss %.4f accuracy %.4f (%lld predicted tokens)\n",
+                     static_cast<long long>(sm.step), em.loss, em.accuracy,
+                     static_cast<long long>(em.predicted));
       write_eval(sm.step, em);
     }
     if ((cfg_.checkpoint_every > 0 && sm.step % cfg_.checkpoint_every == 0) ||

@@ -15,6 +15,7 @@
 #include "batch/rng.h"
 #include "mbert/tokenizer.h"
 #include "model/encoder.h"
+#include "train/communicator.h"
 #include "train/corpus_data.h"
 #include "train/mlm_backward.h"
 #include "train/schedule.h"
@@ -30,8 +31,9 @@ struct StepMetrics {
   double grad_norm = 0.0;  // global L2 norm of the step's gradient, before the optimizer
   double lr = 0.0;
   int rows = 0;
-  int64_t tokens = 0;  // non-pad tokens in this step
+  int64_t tokens = 0;  // non-pad tokens in this step (all ranks)
   double seconds = 0.0;
+  double allreduce_seconds = 0.0;  // data parallel: waiting for the gradient all-reduce
 };
 
 struct MlmScore {
@@ -49,7 +51,15 @@ class Trainer {
  public:
   // Builds (or, with resume, restores from output_dir's latest checkpoint) the whole state.
   // `latest` must name a checkpoint-<step> directory inside output_dir.
-  static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& config, bool resume);
+  //
+  // Data parallel (`comm` with several ranks; null = one process): every rank builds the same
+  // packed batch and masks it with the same generator, computes the gradient of the rows r, r+W,
+  // r+2W, ... and the all-reduced sum is the single-process gradient up to fp32 summation order;
+  // the optimizer step is then identical everywhere. The state is therefore independent of the
+  // world size: a checkpoint resumes with any number of ranks that divides `rows`. Rank 0 writes
+  // checkpoints and metrics.
+  static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& config, bool resume,
+                                                 Communicator* comm = nullptr);
 
   // One optimizer step. A non-finite loss or gradient is an error raised before the optimizer
   // touches the weights; it names the step and the first parameter with a non-finite gradient.
@@ -76,8 +86,11 @@ class Trainer {
   Status Restore(const std::string& checkpoint_dir);
   Status RestoreTrainerState(const std::string& path, const nlohmann::json& st);
   Status CheckFinite(const std::string& when) const;
+  Status WriteCheckpoint();  // SaveCheckpoint's writer (rank 0)
 
   TrainConfig cfg_;
+  LocalCommunicator local_comm_;
+  Communicator* comm_ = &local_comm_;
   std::unique_ptr<Encoder> model_;
   std::optional<Tokenizer> tokenizer_;
   TextDataset data_;                  // data.train (text files), or

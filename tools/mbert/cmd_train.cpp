@@ -1,10 +1,12 @@
 // mbert train --config FILE [--resume]: MLM pre-training from a JSON config (see
-// docs/training.md). Progress on stderr; metrics in <output_dir>/metrics.jsonl; checkpoints in
+// docs/training.md); data parallel when started by mpirun (`mpirun -np 2 mbert train ...`).
+// Progress on stderr; metrics in <output_dir>/metrics.jsonl; checkpoints in
 // <output_dir>/checkpoint-<step> (HF-loadable) with <output_dir>/latest naming the newest.
 #include <iostream>
 
 #include "command.h"
 #include "runner.h"
+#include "train/communicator.h"
 #include "train/trainer.h"
 
 namespace mbert::cli {
@@ -18,7 +20,7 @@ struct Options {
   int64_t max_steps = 0;
 };
 
-int Run(const Options& o) {
+int Train(const Options& o, Communicator* comm) {
   auto cfg = TrainConfig::FromFile(o.config);
   if (!cfg.ok()) return ReportError(cfg.status());
   if (o.allow_data_change) cfg->allow_data_change = true;
@@ -27,10 +29,22 @@ int Run(const Options& o) {
     if (cfg->schedule.unit == ScheduleUnit::kSteps && cfg->schedule.decay == 0)
       cfg->schedule.total = o.max_steps;
   }
-  auto trainer = Trainer::Create(cfg.value(), o.resume);
+  auto trainer = Trainer::Create(cfg.value(), o.resume, comm);
   if (!trainer.ok()) return ReportError(trainer.status());
   Status st = trainer.value()->Run();
   return st.ok() ? 0 : ReportError(st);
+}
+
+// Under mpirun each rank runs this; a rank that fails takes the job down (MPI_Abort) instead of
+// leaving the others blocked in the next all-reduce.
+int Run(const Options& o) {
+  Status init = InitDistributedFromEnvironment(nullptr, nullptr);
+  if (!init.ok()) return ReportError(init);
+  std::unique_ptr<Communicator> comm = WorldCommunicator();
+  const int rc = Train(o, comm.get());
+  if (rc != 0 && comm->size() > 1) AbortDistributed(rc);
+  FinalizeDistributed();
+  return rc;
 }
 
 }  // namespace

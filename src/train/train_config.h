@@ -18,9 +18,9 @@ struct TrainConfig {
   std::string init_from;        // existing HF ModernBertForMaskedLM directory, or empty
   nlohmann::json model_config;  // config.json fields for a fresh model (Megatron init)
   std::string tokenizer_dir;    // directory holding tokenizer.json
-  TextDatasetOptions data;   // text files (data.train), or:
-  std::string corpus_dir;    // data.corpus: a prepared corpus directory (docs/data.md)
-  std::string mixture_path;  // data.mixture: its mixture file; empty = every source, weight 1
+  TextDatasetOptions data;      // text files (data.train), or:
+  std::string corpus_dir;       // data.corpus: a prepared corpus directory (docs/data.md)
+  std::string mixture_path;     // data.mixture: its mixture file; empty = every source, weight 1
   uint64_t seed = 17;
   double mlm_probability = 0.30;
   int64_t row_tokens = 1024;        // tokens per packed row (one micro-batch)

@@ -59,7 +59,7 @@ Result<std::vector<BeirQuery>> ReadBeirQueries(std::istream& in, const std::stri
   return queries;
 }
 
-Result<Qrels> ReadQrels(std::istream& in, const std::string& name) {
+Result<Qrels> ReadQrels(std::istream& in, const std::string& name, Qrels* lines) {
   DelimitedReader reader(in, name, Dialect::kTsv);
   Qrels qrels;
   Record r;
@@ -84,6 +84,7 @@ Result<Qrels> ReadQrels(std::istream& in, const std::string& name) {
     if (!qrels[r.fields[0]].emplace(r.fields[1], score).second)
       return ParseError(name, r.line, r.columns[0],
                         "pair (" + r.fields[0] + ", " + r.fields[1] + ") appears twice");
+    if (lines != nullptr) (*lines)[r.fields[0]][r.fields[1]] = r.line;
   }
   return qrels;
 }
@@ -106,7 +107,8 @@ Result<BeirDataset> ReadBeir(const std::string& dir, const std::string& split) {
   MBERT_RETURN_IF_ERROR(open(qrels_path, &fr));
   MBERT_ASSIGN_OR_RETURN(ds.corpus, ReadBeirCorpus(fc, corpus_path));
   MBERT_ASSIGN_OR_RETURN(std::vector<BeirQuery> all, ReadBeirQueries(fq, queries_path));
-  MBERT_ASSIGN_OR_RETURN(ds.qrels, ReadQrels(fr, qrels_path));
+  Qrels lines;
+  MBERT_ASSIGN_OR_RETURN(ds.qrels, ReadQrels(fr, qrels_path, &lines));
   std::unordered_set<std::string> docs;
   for (const BeirDoc& d : ds.corpus) docs.insert(d.id);
   std::set<std::string> found;
@@ -118,11 +120,13 @@ Result<BeirDataset> ReadBeir(const std::string& dir, const std::string& split) {
   }
   for (const auto& [qid, rels] : ds.qrels) {
     if (!found.count(qid))
-      return Status::Error(qrels_path + ": query '" + qid + "' is not in " + queries_path);
+      return Status::Error(qrels_path + ":" + std::to_string(lines[qid].begin()->second) +
+                           ": query '" + qid + "' is not in " + queries_path);
     for (const auto& [did, score] : rels)
       if (!docs.count(did))
-        return Status::Error(qrels_path + ": document '" + did + "' (query '" + qid +
-                             "') is not in " + corpus_path);
+        return Status::Error(qrels_path + ":" + std::to_string(lines[qid][did]) +
+                             ": document '" + did + "' (query '" + qid + "') is not in " +
+                             corpus_path);
   }
   return ds;
 }

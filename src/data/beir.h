@@ -32,9 +32,11 @@ struct BeirDataset {
 
 Result<std::vector<BeirDoc>> ReadBeirCorpus(std::istream& in, const std::string& name);
 Result<std::vector<BeirQuery>> ReadBeirQueries(std::istream& in, const std::string& name);
-Result<Qrels> ReadQrels(std::istream& in, const std::string& name);
+// `lines`, when given, receives the line of every pair (same keys as the result).
+Result<Qrels> ReadQrels(std::istream& in, const std::string& name, Qrels* lines = nullptr);
 
-// `dir`/corpus.jsonl, `dir`/queries.jsonl and `dir`/qrels/`split`.tsv, cross-checked.
+// `dir`/corpus.jsonl, `dir`/queries.jsonl and `dir`/qrels/`split`.tsv, cross-checked (an unknown
+// id is an error naming the qrels file and line).
 Result<BeirDataset> ReadBeir(const std::string& dir, const std::string& split);
 
 }  // namespace mbert::data

@@ -71,13 +71,14 @@ TaskBatch MakeBatch(const FineTuneData& d, const std::vector<int64_t>& idx) {
 
 // Consecutive examples of `order`, at most batch_size per batch and (when batch_tokens > 0) no
 // more tokens than batch_tokens unless a single example is longer.
-std::vector<std::vector<int64_t>> Chunk(const FineTuneData& d, const std::vector<int64_t>& order,
-                                        int batch_size, int64_t batch_tokens) {
+std::vector<std::vector<int64_t>> Chunk(const std::vector<int64_t>& lengths,
+                                        const std::vector<int64_t>& order, int batch_size,
+                                        int64_t batch_tokens) {
   std::vector<std::vector<int64_t>> out;
   std::vector<int64_t> cur;
   int64_t tokens = 0;
   for (int64_t i : order) {
-    const int64_t n = static_cast<int64_t>(d.examples[static_cast<size_t>(i)].ids.size());
+    const int64_t n = lengths[static_cast<size_t>(i)];
     if (!cur.empty() && (static_cast<int>(cur.size()) == batch_size ||
                          (batch_tokens > 0 && tokens + n > batch_tokens))) {
       out.push_back(std::move(cur));
@@ -89,6 +90,12 @@ std::vector<std::vector<int64_t>> Chunk(const FineTuneData& d, const std::vector
   }
   if (!cur.empty()) out.push_back(std::move(cur));
   return out;
+}
+
+std::vector<int64_t> LengthsOf(const FineTuneData& d) {
+  std::vector<int64_t> n;
+  for (const FineTuneExample& e : d.examples) n.push_back(static_cast<int64_t>(e.ids.size()));
+  return n;
 }
 
 int64_t ArgMax(const float* x, int64_t k) { return std::max_element(x, x + k) - x; }
@@ -106,7 +113,7 @@ Result<DevResult> Evaluate(FineTuner& ft, Objective* objective, const FineTuneDa
   std::vector<std::vector<std::string>> pred_tags, gold_tags;
   double loss_sum = 0.0;
   int64_t count = 0;
-  for (const std::vector<int64_t>& idx : Chunk(dev, order, batch_size, batch_tokens)) {
+  for (const std::vector<int64_t>& idx : Chunk(LengthsOf(dev), order, batch_size, batch_tokens)) {
     const TaskBatch b = MakeBatch(dev, idx);
     MBERT_ASSIGN_OR_RETURN(ObjectiveResult r, ft.Evaluate(b));
     loss_sum += r.loss * static_cast<double>(r.count);
@@ -192,17 +199,19 @@ Status PublishDir(const std::string& out, const std::string& name, Fill fill) {
 }
 
 // What a checkpoint must agree on with the resuming run.
-json RunFingerprint(const FineTuneRunOptions& o, const FineTuneData& train, int64_t total) {
-  return {{"lr", o.lr},
-          {"epochs", o.epochs},
-          {"batch_size", o.batch_size},
-          {"batch_tokens", o.batch_tokens},
-          {"warmup_ratio", o.warmup_ratio},
-          {"weight_decay", o.weight_decay},
-          {"max_grad_norm", o.max_grad_norm},
-          {"seed", o.seed},
-          {"train_examples", train.examples.size()},
-          {"total_steps", total}};
+json RunFingerprint(const FineTuneRunOptions& o, FineTuneJob& job, int64_t total) {
+  json j = job.Fingerprint();
+  j.update(json{{"lr", o.lr},
+                {"epochs", o.epochs},
+                {"batch_size", o.batch_size},
+                {"batch_tokens", o.batch_tokens},
+                {"warmup_ratio", o.warmup_ratio},
+                {"weight_decay", o.weight_decay},
+                {"max_grad_norm", o.max_grad_norm},
+                {"seed", o.seed},
+                {"train_examples", job.TrainLengths().size()},
+                {"total_steps", total}});
+  return j;
 }
 
 class ProgressBar {
@@ -249,6 +258,74 @@ Status TruncateMetrics(const std::string& path, int64_t step) {
   return WriteFileAtomic(path, kept);
 }
 
+// Sequence classification, regression and token classification.
+class ClassificationJob : public FineTuneJob {
+ public:
+  ClassificationJob(const FineTuneData& train, const FineTuneData& dev)
+      : train_(train), dev_(dev), lengths_(LengthsOf(train)) {}
+
+  std::vector<int64_t> TrainLengths() const override { return lengths_; }
+  const std::string& train_source() const override { return train_.source; }
+  TaskBatch TrainBatch(const std::vector<int64_t>& examples) const override {
+    return MakeBatch(train_, examples);
+  }
+
+  Result<std::string> Prepare(const FineTuneRunOptions& o) override {
+    if (dev_.examples.size() < 2)
+      return Status::Error(dev_.source + ": the dev set needs at least 2 examples for its metrics");
+    if (dev_.task != train_.task || dev_.id2label != train_.id2label)
+      return Status::Error(dev_.source + ": the dev data's task or labels differ from " +
+                           train_.source + "'s");
+    const std::string metric = o.metric.empty() ? DefaultMetric(train_.task) : o.metric;
+    MBERT_RETURN_IF_ERROR(CheckMetric(train_.task, metric));
+    if (metric == "f1" && train_.id2label.size() != 2)
+      return Status::Error("--metric f1 is binary F1 and needs 2 labels; the data has " +
+                           std::to_string(train_.id2label.size()));
+    if (train_.task == FineTuneTask::kTokenClassification)
+      objective_ = std::make_unique<TokenClassificationObjective>();
+    else
+      objective_ = std::make_unique<SequenceClassificationObjective>();
+    return metric;
+  }
+
+  json Fingerprint() const override { return json::object(); }
+
+  Result<Encoder> NewModel(const FineTuneRunOptions& o) override {
+    return LoadTaskModel(o.model_dir, train_.task, train_.id2label, o.seed);
+  }
+
+  Result<Encoder> LoadCheckpoint(const std::string& dir) override {
+    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(dir));
+    if (m.config().id2label != (train_.task == FineTuneTask::kRegression
+                                    ? std::vector<std::string>{"LABEL_0"}
+                                    : train_.id2label))
+      return Status::Error(dir + "/config.json: its labels differ from the training data's");
+    return m;
+  }
+
+  Objective* objective() override { return objective_.get(); }
+
+  Result<json> Evaluate(FineTuner& ft, const FineTuneRunOptions& o) override {
+    MBERT_ASSIGN_OR_RETURN(
+        DevResult d, ::mbert::Evaluate(ft, objective_.get(), dev_, o.batch_size, o.batch_tokens,
+                                       ft.model().config().num_labels()));
+    return d.metrics;
+  }
+
+  Status WriteModel(const std::string& dir, const Encoder& model, bool checkpoint) override {
+    (void)checkpoint;  // a checkpoint's model files are best/'s
+    return WriteModelFiles(dir, model, train_.task, model_dir_);
+  }
+  void set_model_dir(const std::string& d) { model_dir_ = d; }
+
+ private:
+  const FineTuneData& train_;
+  const FineTuneData& dev_;
+  std::vector<int64_t> lengths_;
+  std::unique_ptr<Objective> objective_;
+  std::string model_dir_;
+};
+
 }  // namespace
 
 std::string DefaultMetric(FineTuneTask task) {
@@ -272,18 +349,29 @@ Status CheckMetric(FineTuneTask task, const std::string& metric) {
                        " metric; choose one of " + list);
 }
 
-std::vector<std::vector<int64_t>> EpochBatches(const FineTuneData& train, int batch_size,
+std::vector<std::vector<int64_t>> EpochBatches(const std::vector<int64_t>& lengths, int batch_size,
                                                int64_t batch_tokens, uint64_t seed, int epoch) {
-  std::vector<int64_t> order(train.examples.size());
+  std::vector<int64_t> order(lengths.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   Rng rng(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
   for (size_t i = order.size(); i > 1; --i)
     std::swap(order[i - 1], order[rng.UniformInt(static_cast<uint64_t>(i))]);
-  return Chunk(train, order, batch_size, batch_tokens);
+  return Chunk(lengths, order, batch_size, batch_tokens);
+}
+
+std::vector<std::vector<int64_t>> EpochBatches(const FineTuneData& train, int batch_size,
+                                               int64_t batch_tokens, uint64_t seed, int epoch) {
+  return EpochBatches(LengthsOf(train), batch_size, batch_tokens, seed, epoch);
 }
 
 Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTuneData& train,
                                       const FineTuneData& dev) {
+  ClassificationJob job(train, dev);
+  job.set_model_dir(o.model_dir);
+  return RunFineTuneJob(o, job);
+}
+
+Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& o, FineTuneJob& job) {
   // Options and data.
   if (!(o.lr > 0.0) || !std::isfinite(o.lr))
     return Status::Error("--lr must be a positive number, got " + std::to_string(o.lr));
@@ -296,30 +384,22 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
   if (o.eval_every < 0) return Status::Error("--eval-every must be >= 0 (0: once per epoch)");
   if (o.early_stopping < 0) return Status::Error("--early-stopping must be >= 0 (0: off)");
   if (o.out_dir.empty()) return Status::Error("--out is required");
-  if (train.examples.empty()) return Status::Error(train.source + ": no training examples");
-  if (dev.examples.size() < 2)
-    return Status::Error(dev.source + ": the dev set needs at least 2 examples for its metrics");
-  if (dev.task != train.task || dev.id2label != train.id2label)
-    return Status::Error(dev.source + ": the dev data's task or labels differ from " +
-                         train.source + "'s");
-  const std::string metric = o.metric.empty() ? DefaultMetric(train.task) : o.metric;
-  MBERT_RETURN_IF_ERROR(CheckMetric(train.task, metric));
-  if (metric == "f1" && train.id2label.size() != 2)
-    return Status::Error("--metric f1 is binary F1 and needs 2 labels; the data has " +
-                         std::to_string(train.id2label.size()));
+  const std::vector<int64_t> lengths = job.TrainLengths();
+  if (lengths.empty()) return Status::Error(job.train_source() + ": no training examples");
+  MBERT_ASSIGN_OR_RETURN(const std::string metric, job.Prepare(o));
 
   // The step plan, fixed before training.
   std::vector<std::vector<int64_t>> plan;
   std::vector<int64_t> epoch_end;  // step count at the end of each epoch
   for (int e = 0; e < o.epochs; ++e) {
-    for (auto& b : EpochBatches(train, o.batch_size, o.batch_tokens, o.seed, e))
+    for (auto& b : EpochBatches(lengths, o.batch_size, o.batch_tokens, o.seed, e))
       plan.push_back(std::move(b));
     epoch_end.push_back(static_cast<int64_t>(plan.size()));
   }
   const int64_t total = static_cast<int64_t>(plan.size());
   const int64_t warmup =
       static_cast<int64_t>(std::ceil(o.warmup_ratio * static_cast<double>(total)));
-  const json fingerprint = RunFingerprint(o, train, total);
+  const json fingerprint = RunFingerprint(o, job, total);
 
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
@@ -348,11 +428,7 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
                            (st.contains("options") ? st["options"].dump() : std::string("none")) +
                            " vs now " + fingerprint.dump() +
                            "); resume with the same flags and files");
-    MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(ckpt));
-    if (m.config().id2label != (train.task == FineTuneTask::kRegression
-                                    ? std::vector<std::string>{"LABEL_0"}
-                                    : train.id2label))
-      return Status::Error(ckpt + "/config.json: its labels differ from the training data's");
+    MBERT_ASSIGN_OR_RETURN(Encoder m, job.LoadCheckpoint(ckpt));
     model = std::make_unique<Encoder>(std::move(m));
     MBERT_RETURN_IF_ERROR(opt.LoadState(ckpt + "/optimizer.safetensors"));
     step = st.value("step", int64_t{0});
@@ -366,19 +442,12 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
     if (step < 0 || step > total) return Status::Error(ckpt + ": step out of range");
     MBERT_RETURN_IF_ERROR(TruncateMetrics(metrics_path, step));
   } else {
-    MBERT_ASSIGN_OR_RETURN(Encoder m,
-                           LoadTaskModel(o.model_dir, train.task, train.id2label, o.seed));
+    MBERT_ASSIGN_OR_RETURN(Encoder m, job.NewModel(o));
     model = std::make_unique<Encoder>(std::move(m));
     MBERT_RETURN_IF_ERROR(WriteFileAtomic(metrics_path, ""));
   }
-  const int64_t num_labels = model->config().num_labels();
 
-  std::unique_ptr<Objective> objective;
-  if (train.task == FineTuneTask::kTokenClassification)
-    objective = std::make_unique<TokenClassificationObjective>();
-  else
-    objective = std::make_unique<SequenceClassificationObjective>();
-  MBERT_ASSIGN_OR_RETURN(FineTuner ft, FineTuner::Create(model.get(), objective.get(), &opt,
+  MBERT_ASSIGN_OR_RETURN(FineTuner ft, FineTuner::Create(model.get(), job.objective(), &opt,
                                                          {.max_grad_norm = o.max_grad_norm}));
 
   std::ofstream metrics(metrics_path, std::ios::app);
@@ -386,7 +455,7 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
   auto save_checkpoint = [&]() -> Status {
     const std::string name = "checkpoint-" + std::to_string(step);
     MBERT_RETURN_IF_ERROR(PublishDir(o.out_dir, name, [&](const std::string& dir) -> Status {
-      MBERT_RETURN_IF_ERROR(WriteModelFiles(dir, *model, train.task, o.model_dir));
+      MBERT_RETURN_IF_ERROR(job.WriteModel(dir, *model, true));
       MBERT_RETURN_IF_ERROR(opt.SaveState(dir + "/optimizer.safetensors"));
       const json st = {{"step", step},
                        {"bad_evals", bad_evals},
@@ -411,7 +480,7 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
   bool stop = o.early_stopping > 0 && bad_evals >= o.early_stopping;
   res.early_stopped = stop;
   while (step < total && !stop) {
-    const TaskBatch batch = MakeBatch(train, plan[static_cast<size_t>(step)]);
+    const TaskBatch batch = job.TrainBatch(plan[static_cast<size_t>(step)]);
     const double lr = o.lr * HfLinearScheduleMultiplier(step, warmup, total);
     const auto t0 = std::chrono::steady_clock::now();
     Result<FineTuneStepResult> r = ft.Step(batch, lr);
@@ -434,27 +503,25 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& o, const FineTun
     bar.Show(step, total, r->loss, lr, tok_s);
     const bool epoch_done = std::find(epoch_end.begin(), epoch_end.end(), step) != epoch_end.end();
     if ((o.eval_every > 0 && step % o.eval_every == 0) || epoch_done) {
-      MBERT_ASSIGN_OR_RETURN(DevResult d, Evaluate(ft, objective.get(), dev, o.batch_size,
-                                                   o.batch_tokens, num_labels));
+      MBERT_ASSIGN_OR_RETURN(const json dm, job.Evaluate(ft, o));
       const double v =
-          d.metrics[metric].is_number() ? d.metrics[metric].get<double>() : std::nan("");
+          dm.contains(metric) && dm[metric].is_number() ? dm[metric].get<double>() : std::nan("");
       // A number beats NaN; NaN beats nothing but the first evaluation.
       const bool better = res.best_step < 0 ||
                           (!std::isnan(v) && (std::isnan(res.best_metric) || v > res.best_metric));
       if (better) {
         res.best_step = step;
         res.best_metric = v;
-        res.best_eval = d.metrics;
+        res.best_eval = dm;
         bad_evals = 0;
         MBERT_RETURN_IF_ERROR(PublishDir(o.out_dir, "best", [&](const std::string& dir) {
-          return WriteModelFiles(dir, *model, train.task, o.model_dir);
+          return job.WriteModel(dir, *model, false);
         }));
       } else {
         ++bad_evals;
       }
-      metrics
-          << json{{"step", step}, {"epoch", epoch}, {"eval", d.metrics}, {"best", better}}.dump()
-          << "\n";
+      metrics << json{{"step", step}, {"epoch", epoch}, {"eval", dm}, {"best", better}}.dump()
+              << "\n";
       bar.Line("step " + std::to_string(step) + " dev " + metric + " " + std::to_string(v) +
                (better ? " (best)" : ""));
       if (o.early_stopping > 0 && bad_evals >= o.early_stopping) {

@@ -29,7 +29,9 @@
 #include <vector>
 
 #include "mbert/status.h"
+#include "model/encoder.h"
 #include "train/finetune_examples.h"
+#include "train/objective.h"
 
 namespace mbert {
 
@@ -75,5 +77,39 @@ Result<FineTuneRunResult> RunFineTune(const FineTuneRunOptions& options, const F
 // The batches of one epoch as example indices (exposed for tests).
 std::vector<std::vector<int64_t>> EpochBatches(const FineTuneData& train, int batch_size,
                                                int64_t batch_tokens, uint64_t seed, int epoch);
+// The same over examples of the given token lengths.
+std::vector<std::vector<int64_t>> EpochBatches(const std::vector<int64_t>& lengths, int batch_size,
+                                               int64_t batch_tokens, uint64_t seed, int epoch);
+
+class FineTuner;
+
+// What a kind of fine-tuning supplies to the shared loop (RunFineTuneJob): its data, model,
+// objective, dev evaluation and saved layout. Classification (RunFineTune) and retrieval
+// (retrieval_run.h) are the two jobs; the loop owns the schedule, batching order, evaluation
+// cadence, best/ and early stopping, metrics.jsonl and checkpoints.
+class FineTuneJob {
+ public:
+  virtual ~FineTuneJob() = default;
+  // Token count of each training example (what --batch-tokens bounds).
+  virtual std::vector<int64_t> TrainLengths() const = 0;
+  virtual const std::string& train_source() const = 0;
+  virtual TaskBatch TrainBatch(const std::vector<int64_t>& examples) const = 0;
+  // Checks the options and data before anything is written; returns the dev metric to use
+  // (options.metric, or the job's default when empty).
+  virtual Result<std::string> Prepare(const FineTuneRunOptions& options) = 0;
+  // Job fields a checkpoint must agree on, besides the loop's.
+  virtual nlohmann::json Fingerprint() const = 0;
+  // The model to train, fresh from options.model_dir or from a checkpoint directory written by
+  // WriteModel(checkpoint = true); either also sets up objective().
+  virtual Result<Encoder> NewModel(const FineTuneRunOptions& options) = 0;
+  virtual Result<Encoder> LoadCheckpoint(const std::string& dir) = 0;
+  virtual Objective* objective() = 0;
+  // Every dev metric (and "loss" where the job has one) of the current model.
+  virtual Result<nlohmann::json> Evaluate(FineTuner& ft, const FineTuneRunOptions& options) = 0;
+  // The model files of the trained model into `dir` (which exists).
+  virtual Status WriteModel(const std::string& dir, const Encoder& model, bool checkpoint) = 0;
+};
+
+Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& options, FineTuneJob& job);
 
 }  // namespace mbert

@@ -8,12 +8,16 @@
 // per point of a learning rate x weight decay x epochs grid (GLUE: the paper's, glue_recipe.h;
 // --sweep-lr/--sweep-weight-decay/--sweep-epochs replace its lists) under <out>/sweep/, the best
 // run's best/ copied to <out>/best (finetune_sweep.h).
+// Retrieval: --task dpr|colbert --train BEIR_DIR|pairs.jsonl --dev BEIR_DIR (retrieval_run.h);
+// --train-split/--dev-split name the qrels files, --hard-negatives a TSV of id triples.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "core/file_io.h"
+#include "data/beir.h"
 #include "data/conll.h"
 #include "data/glue.h"
 #include "data/table_reader.h"
@@ -23,10 +27,13 @@
 #include "train/finetune_run.h"
 #include "train/finetune_sweep.h"
 #include "train/glue_recipe.h"
+#include "train/retrieval_run.h"
 
 namespace mbert::cli {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 struct Options {
   FineTuneRunOptions run;
@@ -37,7 +44,70 @@ struct Options {
   bool sweep = false;
   std::vector<double> sweep_lr, sweep_weight_decay;
   std::vector<int> sweep_epochs;
+  std::string train_split = "train", dev_split = "dev", hard_negatives;
+  int64_t query_length = 32;
 };
+
+bool IsRetrieval(const std::string& task) { return task == "dpr" || task == "colbert"; }
+
+// Prints the run's summary (stdout, JSON).
+int Report(const Options& o, const Result<FineTuneRunResult>& r) {
+  if (!r.ok()) return ReportError(r.status());
+  const nlohmann::json out = {{"steps", r->steps},
+                              {"metric", r->metric},
+                              {"best_metric", r->best_metric},
+                              {"best_step", r->best_step},
+                              {"best_eval", r->best_eval},
+                              {"early_stopped", r->early_stopped},
+                              {"best_model", o.run.out_dir + "/best"}};
+  std::cout << out.dump(2) << "\n";
+  return FlushOutput().ok() ? 0 : 1;
+}
+
+// --task dpr|colbert: the training data from a BEIR directory (its --train-split qrels, or the
+// --hard-negatives triples) or a pairs/triples JSONL file; the dev split from a BEIR directory.
+int RunRetrieval(Options o, const ModelConfig& cfg, const Tokenizer& tok) {
+  if (o.sweep) return ReportError(Status::Error("--sweep is for classification tasks only"));
+  if (o.truncate)
+    std::cerr << "mbert finetune: retrieval always truncates to --max-length; --truncate is "
+                 "implied\n";
+  RetrievalRunOptions r;
+  if (o.task == "colbert") {
+    if (o.max_length == 0) o.max_length = 180;  // PyLate's document_length
+    auto f = ColbertFormat(tok, o.query_length, o.max_length);
+    if (!f.ok()) return ReportError(f.status());
+    r.format = *f;
+  } else {
+    r.format.task = RetrievalTask::kDpr;
+    r.format.max_length = o.max_length == 0 ? cfg.max_position_embeddings : o.max_length;
+  }
+  if (r.format.max_length > cfg.max_position_embeddings ||
+      r.format.query_length > cfg.max_position_embeddings)
+    return ReportError(
+        Status::Error("--max-length/--query-length exceed the model's "
+                      "max_position_embeddings " +
+                      std::to_string(cfg.max_position_embeddings)));
+  Result<RetrievalTrainData> train = Status::Error("no training data");
+  if (fs::is_directory(o.train)) {
+    auto ds = data::ReadBeir(o.train, o.train_split);
+    if (!ds.ok()) return ReportError(ds.status().Wrap("--train"));
+    train = RetrievalTrainFromBeir(*ds, o.train + "/qrels/" + o.train_split + ".tsv", tok, r.format,
+                                   o.hard_negatives);
+  } else {
+    if (!o.hard_negatives.empty())
+      return ReportError(Status::Error(
+          "--hard-negatives names BEIR ids and needs --train to be a BEIR directory; a JSONL "
+          "file gives its negatives in a \"negative\" field"));
+    train = RetrievalTrainFromJsonl(o.train, tok, r.format);
+  }
+  if (!train.ok()) return ReportError(train.status().Wrap("--train"));
+  auto dev_ds = data::ReadBeir(o.dev, o.dev_split);
+  if (!dev_ds.ok()) return ReportError(dev_ds.status().Wrap("--dev"));
+  auto dev = RetrievalDevFromBeir(*dev_ds, o.dev + "/qrels/" + o.dev_split + ".tsv", tok, r.format);
+  if (!dev.ok()) return ReportError(dev.status().Wrap("--dev"));
+  o.run.progress = !o.quiet;
+  return Report(o, RunRetrievalFineTune(o.run, r, *train, *dev));
+}
 
 bool IsGlue(const std::string& task) { return task.rfind("glue:", 0) == 0; }
 
@@ -140,6 +210,12 @@ int Run(Options o) {
   o.run.model_dir = *dir;
   auto cfg = ModelConfig::FromFile(o.run.model_dir + "/config.json");
   if (!cfg.ok()) return ReportError(cfg.status());
+  if (IsRetrieval(o.task)) {
+    auto rtok = Tokenizer::FromModelDir(o.run.model_dir);
+    if (!rtok.ok())
+      return ReportError(rtok.status().Wrap("--model (fine-tuning needs its tokenizer.json)"));
+    return RunRetrieval(o, *cfg, *rtok);
+  }
   if (o.max_length == 0) o.max_length = cfg->max_position_embeddings;
   if (o.max_length > cfg->max_position_embeddings)
     return ReportError(Status::Error("--max-length " + std::to_string(o.max_length) +
@@ -155,17 +231,7 @@ int Run(Options o) {
               << dev.truncated << " dev examples to " << o.max_length << " tokens\n";
   o.run.progress = !o.quiet;
   if (o.sweep) return RunSweep(o, grid, train, dev);
-  auto r = RunFineTune(o.run, train, dev);
-  if (!r.ok()) return ReportError(r.status());
-  const nlohmann::json out = {{"steps", r->steps},
-                              {"metric", r->metric},
-                              {"best_metric", r->best_metric},
-                              {"best_step", r->best_step},
-                              {"best_eval", r->best_eval},
-                              {"early_stopped", r->early_stopped},
-                              {"best_model", o.run.out_dir + "/best"}};
-  std::cout << out.dump(2) << "\n";
-  return FlushOutput().ok() ? 0 : 1;
+  return Report(o, RunFineTune(o.run, train, dev));
 }
 
 }  // namespace
@@ -174,15 +240,28 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
   auto o = std::make_shared<Options>();
   CLI::App* app =
       root.add_subcommand("finetune",
-                          "fine-tune a model for sequence classification, regression or token "
-                          "classification; the best dev checkpoint goes to <out>/best");
+                          "fine-tune a model for sequence classification, regression, token "
+                          "classification or retrieval (DPR, ColBERT); the best dev checkpoint "
+                          "goes to <out>/best");
   app->add_option("-m,--model", o->run.model_dir, "starting checkpoint (HF directory or name)")
       ->required();
   app->add_option("--task", o->task,
-                  "glue:sst2|glue:cola|glue:rte|glue:mrpc|glue:stsb, seqcls, regression, tokcls")
+                  "glue:sst2|glue:cola|glue:rte|glue:mrpc|glue:stsb, seqcls, regression, tokcls, "
+                  "dpr, colbert")
       ->required();
-  app->add_option("--train", o->train, "training file")->required();
-  app->add_option("--dev", o->dev, "dev file (scored for the best checkpoint)")->required();
+  app->add_option("--train", o->train,
+                  "training file (dpr/colbert: a BEIR directory or a pairs/triples JSONL)")
+      ->required();
+  app->add_option("--dev", o->dev,
+                  "dev file scored for the best checkpoint (dpr/colbert: a BEIR directory)")
+      ->required();
+  app->add_option("--train-split", o->train_split, "dpr/colbert: BEIR qrels of --train");
+  app->add_option("--dev-split", o->dev_split, "dpr/colbert: BEIR qrels of --dev");
+  app->add_option("--hard-negatives", o->hard_negatives,
+                  "dpr/colbert: TSV of query-id, positive-id, negative-id (BEIR ids)");
+  app->add_option("--query-length", o->query_length,
+                  "colbert: query length ([MASK]-expanded, PyLate's query_length)")
+      ->check(CLI::Range(int64_t{4}, int64_t{1} << 20));
   app->add_option("--out", o->run.out_dir, "output directory")->required();
   CLI::Option* lr =
       app->add_option("--lr", o->run.lr, "peak learning rate (linear warmup and decay)");
@@ -199,7 +278,8 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
   app->add_option("--max-grad-norm", o->run.max_grad_norm, "gradient clipping (<= 0: off)");
   app->add_option("--seed", o->run.seed, "seed of the data order and the new head's init");
   app->add_option("--max-length", o->max_length,
-                  "longest example in tokens (0: the model's); longer ones are an error")
+                  "longest example in tokens (0: the model's; colbert: 180, documents); longer "
+                  "ones are an error (dpr/colbert: truncated)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   app->add_flag("--truncate", o->truncate, "cut examples longer than --max-length");
   app->add_option("--eval-every", o->run.eval_every,
@@ -210,8 +290,8 @@ Subcommand AddFinetuneCommand(CLI::App& root) {
       ->check(CLI::Range(0, 1 << 20));
   app->add_option("--metric", o->run.metric,
                   "dev metric choosing the best checkpoint (accuracy, f1, matthews, pearson, "
-                  "spearman, entity_f1, token_accuracy; default: GLUE the paper's, else by "
-                  "task type)");
+                  "spearman, entity_f1, token_accuracy, ndcg@10, mrr@10, recall@100; default: "
+                  "GLUE the paper's, retrieval ndcg@10, else by task type)");
   app->add_flag("--resume", o->run.resume, "continue from <out>/latest");
   app->add_option("--stop-after", o->run.stop_after,
                   "stop with a checkpoint after this many steps (resume later)")

@@ -30,13 +30,28 @@ Result<TrainConfig> TrainConfig::FromFile(const std::string& path) {
 Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& origin,
                                           const std::string& base) {
   MBERT_ASSIGN_OR_RETURN(const JsonFields f, JsonFields::Of(j, origin));
-  MBERT_RETURN_IF_ERROR(f.OnlyKnown({"comment",    "output_dir",        "init_from",
-                                     "model",      "tokenizer",         "data",
-                                     "seed",       "mlm_probability",   "row_tokens",
-                                     "rows",       "batch_size_warmup", "optimizer",
-                                     "schedule",   "max_steps",         "log_every",
-                                     "eval_every", "eval_batches",      "checkpoint_every",
-                                     "threads",    "allow_data_change"}));
+  MBERT_RETURN_IF_ERROR(f.OnlyKnown({"comment",
+                                     "output_dir",
+                                     "init_from",
+                                     "model_overrides",
+                                     "tile_from",
+                                     "model",
+                                     "tokenizer",
+                                     "data",
+                                     "seed",
+                                     "mlm_probability",
+                                     "row_tokens",
+                                     "rows",
+                                     "batch_size_warmup",
+                                     "optimizer",
+                                     "schedule",
+                                     "max_steps",
+                                     "log_every",
+                                     "eval_every",
+                                     "eval_batches",
+                                     "checkpoint_every",
+                                     "threads",
+                                     "allow_data_change"}));
   TrainConfig c;
   MBERT_RETURN_IF_ERROR(f.String("output_dir", &c.output_dir));
   if (c.output_dir.empty()) return Status::Error(origin + ": 'output_dir' is required");
@@ -59,6 +74,16 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
     return Status::Error(origin +
                          ": give exactly one of 'init_from' (a checkpoint directory) "
                          "or 'model' (a config for a freshly initialised model)");
+  if (f.Has("model_overrides")) {
+    if (c.init_from.empty() || !f.at("model_overrides").is_object())
+      return f.Error("model_overrides",
+                     "must be an object of config.json fields, and needs 'init_from'");
+    c.model_overrides = f.at("model_overrides");
+  }
+  MBERT_RETURN_IF_ERROR(f.String("tile_from", &c.tile_from));
+  c.tile_from = Resolve(base, c.tile_from);
+  if (!c.tile_from.empty() && c.model_config.is_null())
+    return f.Error("tile_from", "needs 'model' (the larger model's config) to tile into");
   MBERT_RETURN_IF_ERROR(f.String("tokenizer", &c.tokenizer_dir));
   c.tokenizer_dir = Resolve(base, c.tokenizer_dir.empty() ? c.init_from : c.tokenizer_dir);
   if (c.tokenizer_dir.empty()) return Status::Error(origin + ": 'tokenizer' directory is required");

@@ -18,6 +18,13 @@ struct TrainConfig {
   std::string init_from;        // existing HF ModernBertForMaskedLM directory, or empty
   nlohmann::json model_config;  // config.json fields for a fresh model (Megatron init)
   std::string tokenizer_dir;    // directory holding tokenizer.json
+  // With init_from: config.json fields changed for this phase, e.g. the context extension's
+  // {"global_rope_theta": 160000} (reference §5.4). Fields that change a weight's shape are
+  // refused.
+  nlohmann::json model_overrides;
+  // With model: a smaller checkpoint whose weights are centre-tiled into the fresh model
+  // (reference §5.7, base -> large), after Megatron init of what has no source.
+  std::string tile_from;
   TextDatasetOptions data;      // text files (data.train), or:
   std::string corpus_dir;       // data.corpus: a prepared corpus directory (docs/data.md)
   std::string mixture_path;     // data.mixture: its mixture file; empty = every source, weight 1

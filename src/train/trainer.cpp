@@ -132,10 +132,44 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
   if (!latest.empty() || !config.init_from.empty()) {
     // init_from may name a model (org/name[@revision]) as --model does.
     std::string dir = latest;
+    if (dir.empty() && FileExists(config.init_from + "/latest") &&
+        !FileExists(config.init_from + "/config.json")) {
+      // The output directory of an earlier phase: start from its newest checkpoint.
+      auto last = LatestCheckpoint(config.init_from);
+      if (!last.ok()) return last.status().Wrap("training config field 'init_from'");
+      dir = last.value();
+    }
     if (dir.empty()) {
       MBERT_ASSIGN_OR_RETURN(dir, hub::ResolveModelDir(config.init_from));
     }
     MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::Load(dir));
+    if (latest.empty() && !config.model_overrides.is_null()) {
+      // A new phase: the checkpoint's weights under a changed config (a resumed run already has
+      // the changed config in its checkpoint).
+      json cj = m.config().ToJson();
+      // ToJson writes each RoPE theta twice (the v4 fields and v5's rope_parameters, which the
+      // parser reads last): an override of either form must not be undone by the other.
+      const json& o = config.model_overrides;
+      if (o.contains("global_rope_theta") || o.contains("local_rope_theta"))
+        cj.erase("rope_parameters");
+      if (o.contains("rope_parameters")) {
+        cj.erase("global_rope_theta");
+        cj.erase("local_rope_theta");
+      }
+      cj.update(o);
+      MBERT_ASSIGN_OR_RETURN(ModelConfig c,
+                             ModelConfig::FromJson(cj, "training config field 'model_overrides'"));
+      TensorTable params;
+      for (const ParamSpec& p : ExpectedParams(c)) {
+        auto it = m.params().find(p.name);
+        if (it == m.params().end() || it->second.shape() != p.shape)
+          return Status::Error(
+              "training config field 'model_overrides': changes the shape of '" + p.name +
+              "'; only fields that keep every weight's shape can change between phases");
+        params.emplace(p.name, it->second.Clone());
+      }
+      MBERT_ASSIGN_OR_RETURN(m, Encoder::FromParams(c, std::move(params)));
+    }
     t->model_ = std::make_unique<Encoder>(std::move(m));
   } else {
     json mc = config.model_config;
@@ -147,6 +181,14 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
     TensorTable params;
     for (const ParamSpec& p : ExpectedParams(c)) params.emplace(p.name, Tensor(p.shape));
     MBERT_RETURN_IF_ERROR(MegatronInit(c, config.seed, &params));
+    if (!config.tile_from.empty()) {
+      MBERT_ASSIGN_OR_RETURN(const std::string small_dir, hub::ResolveModelDir(config.tile_from));
+      auto small = Encoder::Load(small_dir);
+      if (!small.ok()) return small.status().Wrap("training config field 'tile_from'");
+      auto untouched = TileFromSmaller(small->params(), small->config().num_hidden_layers, &params,
+                                       c.num_hidden_layers);
+      if (!untouched.ok()) return untouched.status().Wrap("training config field 'tile_from'");
+    }
     MBERT_ASSIGN_OR_RETURN(Encoder m, Encoder::FromParams(c, std::move(params)));
     t->model_ = std::make_unique<Encoder>(std::move(m));
   }

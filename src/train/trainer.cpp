@@ -276,6 +276,29 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, bool
       t->eval_source_.push_back(source);
     }
   };
+  if (t->corpus_) {
+    // Unigram baselines per source from its train sequences (ids below the corpus's vocab).
+    const corpus::CorpusSampler& tr = *t->corpus_->train;
+    const size_t vocab = static_cast<size_t>(mc.vocab_size);
+    for (size_t s = 0; s < t->corpus_->mixture.sources.size(); ++s) {
+      std::vector<uint64_t> counts(vocab, 0);
+      uint64_t total = 0;
+      for (uint64_t i = 0; i < tr.SequencesOf(static_cast<int>(s)); ++i) {
+        const auto ids = tr.Sequence(static_cast<int>(s), i);
+        // [CLS] and [SEP] are never masked: they are not part of the baseline's distribution.
+        for (size_t k = 1; k + 1 < ids.size(); ++k) ++counts[ids[k]];
+        total += ids.size() >= 2 ? ids.size() - 2 : 0;
+      }
+      Unigram u;
+      u.top = static_cast<int32_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+      u.neg_log_p.resize(vocab);
+      const double denom = static_cast<double>(total + vocab);
+      for (size_t v = 0; v < vocab; ++v)
+        u.neg_log_p[v] =
+            static_cast<float>(-std::log((static_cast<double>(counts[v]) + 1.0) / denom));
+      t->unigram_.push_back(std::move(u));
+    }
+  }
   if (!t->corpus_) {
     pack_eval(-1, t->data_.eval.size(), [&](size_t i) { return t->data_.eval[i]; });
   } else if (t->corpus_->val) {
@@ -384,12 +407,17 @@ Result<EvalMetrics> Trainer::Evaluate() {
   struct Sums {
     double loss = 0.0;
     int64_t correct = 0, predicted = 0;
+    double unigram_loss = 0.0;
+    int64_t unigram_correct = 0;
     MlmScore Score() const {
       MlmScore m;
       m.predicted = predicted;
       if (predicted > 0) {
-        m.loss = loss / static_cast<double>(predicted);
-        m.accuracy = static_cast<double>(correct) / static_cast<double>(predicted);
+        const double n = static_cast<double>(predicted);
+        m.loss = loss / n;
+        m.accuracy = static_cast<double>(correct) / n;
+        m.unigram_loss = unigram_loss / n;
+        m.unigram_accuracy = static_cast<double>(unigram_correct) / n;
       }
       return m;
     }
@@ -402,27 +430,43 @@ Result<EvalMetrics> Trainer::Evaluate() {
   for (size_t i = static_cast<size_t>(comm_->rank()); i < eval_batches_.size();
        i += static_cast<size_t>(comm_->size())) {
     MBERT_ASSIGN_OR_RETURN(MlmStepResult r, MlmEvaluate(*model_, eval_batches_[i], &ws_));
+    double base_loss = 0.0;
+    int64_t base_correct = 0;
+    if (eval_source_[i] >= 0) {
+      const Unigram& u = unigram_[static_cast<size_t>(eval_source_[i])];
+      for (const int32_t l : eval_batches_[i].labels) {
+        if (l < 0) continue;
+        base_loss += u.neg_log_p[static_cast<size_t>(l)];
+        base_correct += l == u.top ? 1 : 0;
+      }
+    }
     for (Sums* s : {&all, eval_source_[i] >= 0 ? &by_source[eval_source_[i]] : nullptr}) {
       if (s == nullptr) continue;
       s->loss += static_cast<double>(r.loss) * static_cast<double>(r.predicted);
       s->correct += r.correct;
       s->predicted += r.predicted;
+      s->unigram_loss += base_loss;
+      s->unigram_correct += base_correct;
     }
   }
   if (comm_->size() > 1) {
     // Counts travel as doubles: exact below 2^53.
     std::vector<double> v;
-    v.insert(v.end(),
-             {all.loss, static_cast<double>(all.correct), static_cast<double>(all.predicted)});
-    for (auto& [k, s] : by_source)
-      v.insert(v.end(), {s.loss, static_cast<double>(s.correct), static_cast<double>(s.predicted)});
+    auto put = [&](const Sums& s) {
+      v.insert(v.end(), {s.loss, static_cast<double>(s.correct), static_cast<double>(s.predicted),
+                         s.unigram_loss, static_cast<double>(s.unigram_correct)});
+    };
+    put(all);
+    for (auto& [k, s] : by_source) put(s);
     MBERT_RETURN_IF_ERROR(comm_->AllReduceSum(std::span<double>(v)));
     size_t j = 0;
     auto take = [&](Sums* s) {
       s->loss = v[j];
       s->correct = static_cast<int64_t>(v[j + 1]);
       s->predicted = static_cast<int64_t>(v[j + 2]);
-      j += 3;
+      s->unigram_loss = v[j + 3];
+      s->unigram_correct = static_cast<int64_t>(v[j + 4]);
+      j += 5;
     };
     take(&all);
     for (auto& [k, s] : by_source) take(&s);
@@ -693,6 +737,10 @@ Status Trainer::Run() {
     for (const auto& [name, m] : em.per_source) {
       j["eval_loss/" + name] = m.loss;
       j["eval_accuracy/" + name] = m.accuracy;
+    }
+    if (!em.per_source.empty()) {
+      j["eval_unigram_loss"] = em.unigram_loss;
+      j["eval_unigram_accuracy"] = em.unigram_accuracy;
     }
     write(j);
   };

@@ -40,6 +40,11 @@ struct MlmScore {
   double loss = 0.0;
   double accuracy = 0.0;
   int64_t predicted = 0;  // masked positions scored
+  // Training on a corpus: the unigram-frequency baseline on the same masked positions, from the
+  // source's train-split token counts: accuracy of always predicting its most frequent token,
+  // and the cross-entropy of its add-one-smoothed unigram distribution.
+  double unigram_accuracy = 0.0;
+  double unigram_loss = 0.0;
 };
 
 struct EvalMetrics : MlmScore {
@@ -102,6 +107,11 @@ class Trainer {
   std::optional<GreedyBestFitPacker> packer_;
   std::vector<PackedBatch> eval_batches_;
   std::vector<int> eval_source_;  // per eval batch: index into corpus_->mixture, or -1
+  struct Unigram {
+    int32_t top = 0;               // most frequent train token
+    std::vector<float> neg_log_p;  // (V) -log p(token), add-one smoothed
+  };
+  std::vector<Unigram> unigram_;  // per mixture source (corpus only)
   TensorTable grads_;
   MlmWorkspace ws_;  // reused by every micro-batch and evaluation batch
   Rng mask_rng_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,12 @@ TEST_F(TrainerCorpus, EvaluatesEachSourceOnItsValSplit) {
     const MlmScore& m = em->per_source.at(s);
     EXPECT_GT(m.predicted, 0) << s;
     EXPECT_GT(m.loss, 5.0) << s;  // an untrained model over 50k ids: about ln(50368) = 10.8
+    // The baseline: always the source's most frequent token (',' or 'the'-like ids win a few
+    // percent), and its smoothed unigram cross-entropy well below the uniform ln(50368).
+    EXPECT_GT(m.unigram_accuracy, 0.0) << s;
+    EXPECT_LT(m.unigram_accuracy, 0.5) << s;
+    EXPECT_GT(m.unigram_loss, 2.0) << s;
+    EXPECT_LT(m.unigram_loss, std::log(50368.0)) << s;
     predicted += m.predicted;
     loss += m.loss * static_cast<double>(m.predicted);
   }

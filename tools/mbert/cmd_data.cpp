@@ -4,15 +4,19 @@
 //   mbert data info DIR [--no-verify]
 // prepare writes tokenized shards and manifest.json (progress on stderr); info prints the
 // manifest's summary and verifies every shard (header, offsets, SHA-256, manifest entry).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "corpus/manifest.h"
 #include "corpus/prepare.h"
+#include "corpus/sampler.h"
 #include "corpus/shard.h"
 #include "int_flags.h"
+#include "mbert/tokenizer.h"
 #include "runner.h"
 
 namespace mbert::cli {
@@ -96,6 +100,46 @@ int RunInfo(const std::string& dir, bool verify) {
   return bad ? 1 : 0;
 }
 
+struct ShowArgs {
+  std::string dir, source, split = "val", tokenizer;
+  int64_t index = 0, count = 1;
+};
+
+// Decodes sequences of one source back to text, e.g. held-out passages for fill-mask examples.
+int RunShow(const ShowArgs& a) {
+  auto m = corpus::Manifest::Read(a.dir);
+  if (!m.ok()) return ReportError(m.status());
+  if (m->FindSource(a.source) == nullptr) {
+    std::string names;
+    for (const auto& s : m->sources) names += (names.empty() ? "" : ", ") + s.name;
+    return ReportError(Status::Error(a.dir + "/manifest.json: no source '" + a.source +
+                                     "' (it has: " + names + ")"));
+  }
+  corpus::Mixture mix;
+  mix.sources.push_back({a.source, 1.0});
+  auto sampler = corpus::CorpusSampler::Open(a.dir, mix, a.split, 0);
+  if (!sampler.ok()) return ReportError(sampler.status());
+  auto tok = Tokenizer::FromModelDir(a.tokenizer);
+  if (!tok.ok()) return ReportError(tok.status().Wrap("--tokenizer"));
+  const uint64_t n = sampler.value()->SequencesOf(0);
+  if (static_cast<uint64_t>(a.index) >= n)
+    return ReportError(Status::Error("--index " + std::to_string(a.index) + ": source '" +
+                                     a.source + "' has " + std::to_string(n) + " " + a.split +
+                                     " sequences"));
+  DecodeOptions dopt;
+  dopt.skip_special_tokens = true;
+  for (uint64_t i = static_cast<uint64_t>(a.index);
+       i < std::min(n, static_cast<uint64_t>(a.index + a.count)); ++i) {
+    const auto ids = sampler.value()->Sequence(0, i);
+    auto text = tok->Decode(std::vector<int32_t>(ids.begin(), ids.end()), dopt);
+    if (!text.ok()) return ReportError(text.status());
+    const nlohmann::json line = {
+        {"source", a.source}, {"split", a.split}, {"index", i}, {"text", text.value()}};
+    std::cout << line.dump() << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 Subcommand AddDataCommand(CLI::App& root) {
@@ -129,7 +173,18 @@ Subcommand AddDataCommand(CLI::App& root) {
   CLI::App* info = app->add_subcommand("info", "summarise a prepared corpus and verify its shards");
   info->add_option("dir", *dir, "directory written by `mbert data prepare`")->required();
   info->add_flag("--no-verify", *no_verify, "check headers and offsets only (no SHA-256 pass)");
+  auto sh = std::make_shared<ShowArgs>();
+  CLI::App* show = app->add_subcommand(
+      "show", "decode sequences of one source back to text (JSON lines), e.g. held-out passages");
+  show->add_option("dir", sh->dir, "directory written by `mbert data prepare`")->required();
+  show->add_option("--source", sh->source, "source name (manifest.json)")->required();
+  show->add_option("--split", sh->split, "train or val")->check(CLI::IsMember({"train", "val"}));
+  show->add_option("--tokenizer", sh->tokenizer, "the corpus's tokenizer (model directory)")
+      ->required();
+  show->add_option("--index", sh->index, "first sequence (in stored order)")->check(AtLeast(0));
+  show->add_option("-n,--count", sh->count, "how many sequences")->check(AtLeast(1));
   return {app, [=] {
+            if (show->parsed()) return RunShow(*sh);
             if (prep->parsed()) return RunPrepare(*p);
             return RunInfo(*dir, !*no_verify);
           }};

@@ -21,6 +21,8 @@
 #include "train/classification_objectives.h"
 #include "train/finetuner.h"
 #include "train/hf_linear_schedule.h"
+#include "train/metrics_file.h"
+#include "train/progress_line.h"
 #include "train/task_model.h"
 
 namespace mbert {
@@ -212,50 +214,6 @@ json RunFingerprint(const FineTuneRunOptions& o, FineTuneJob& job, int64_t total
                 {"train_examples", job.TrainLengths().size()},
                 {"total_steps", total}});
   return j;
-}
-
-class ProgressBar {
- public:
-  explicit ProgressBar(bool on) : on_(on) {}
-  void Show(int64_t step, int64_t total, double loss, double lr, double tok_s) {
-    if (!on_) return;
-    const int width = 24;
-    const int fill = total > 0 ? static_cast<int>(width * step / total) : width;
-    std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f lr %.3g %.0f tok/s ",
-                 std::string(static_cast<size_t>(fill), '#').c_str(),
-                 std::string(static_cast<size_t>(width - fill), '.').c_str(),
-                 static_cast<long long>(step), static_cast<long long>(total), loss, lr, tok_s);
-    std::fflush(stderr);
-    shown_ = true;
-  }
-  void Line(const std::string& s) {
-    if (!on_) return;
-    std::fprintf(stderr, "%s%s\n", shown_ ? "\n" : "", s.c_str());
-    shown_ = false;
-  }
-  void End() {
-    if (on_ && shown_) std::fprintf(stderr, "\n");
-    shown_ = false;
-  }
-
- private:
-  bool on_;
-  bool shown_ = false;
-};
-
-// Keeps the lines of metrics.jsonl whose step is at most `step` (a resumed run repeats none).
-Status TruncateMetrics(const std::string& path, int64_t step) {
-  if (!FileExists(path)) return Status::Ok();
-  MBERT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::istringstream in(text);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
-        j["step"].get<int64_t>() <= step)
-      kept += line + "\n";
-  }
-  return WriteFileAtomic(path, kept);
 }
 
 // Sequence classification, regression and token classification.
@@ -475,7 +433,9 @@ Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& o, FineTuneJo
     return Status::Ok();
   };
 
-  ProgressBar bar(o.progress);
+  ProgressLine bar(o.progress);
+  const int64_t first_step = step;
+  double run_seconds = 0.0;
   // A run that stopped early stays stopped when resumed.
   bool stop = o.early_stopping > 0 && bad_evals >= o.early_stopping;
   res.early_stopped = stop;
@@ -491,6 +451,7 @@ Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& o, FineTuneJo
     const int64_t epoch =
         std::upper_bound(epoch_end.begin(), epoch_end.end(), step - 1) - epoch_end.begin();
     const double tok_s = secs > 0 ? static_cast<double>(batch.packed.num_tokens()) / secs : 0.0;
+    run_seconds += secs;
     metrics << json{{"step", step},
                     {"epoch", epoch},
                     {"loss", r->loss},
@@ -500,7 +461,9 @@ Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& o, FineTuneJo
                     {"tokens_per_s", tok_s}}
                    .dump()
             << "\n";
-    bar.Show(step, total, r->loss, lr, tok_s);
+    bar.Show(
+        step, total, r->loss, lr, tok_s,
+        run_seconds / static_cast<double>(step - first_step) * static_cast<double>(total - step));
     const bool epoch_done = std::find(epoch_end.begin(), epoch_end.end(), step) != epoch_end.end();
     if ((o.eval_every > 0 && step % o.eval_every == 0) || epoch_done) {
       MBERT_ASSIGN_OR_RETURN(const json dm, job.Evaluate(ft, o));
@@ -522,8 +485,9 @@ Result<FineTuneRunResult> RunFineTuneJob(const FineTuneRunOptions& o, FineTuneJo
       }
       metrics << json{{"step", step}, {"epoch", epoch}, {"eval", dm}, {"best", better}}.dump()
               << "\n";
-      bar.Line("step " + std::to_string(step) + " dev " + metric + " " + std::to_string(v) +
-               (better ? " (best)" : ""));
+      if (o.progress)
+        bar.Line("step " + std::to_string(step) + " dev " + metric + " " + std::to_string(v) +
+                 (better ? " (best)" : ""));
       if (o.early_stopping > 0 && bad_evals >= o.early_stopping) {
         res.early_stopped = true;
         stop = true;

@@ -20,8 +20,10 @@
 #include "hub/hub.h"
 #include "model/weights.h"
 #include "train/init.h"
+#include "train/metrics_file.h"
 #include "train/mlm_backward.h"
 #include "train/numeric_guard.h"
+#include "train/progress_line.h"
 
 namespace mbert {
 
@@ -76,26 +78,6 @@ Result<std::string> LatestCheckpoint(const std::string& out) {
     return Status::Error(path + ": " + dir + " resolves to " + real.string() +
                          ", outside the output directory " + out);
   return dir;
-}
-
-// Keeps the lines of metrics.jsonl whose step is at most `last_step` (none when it is negative),
-// so a resumed run that repeats steps after its checkpoint leaves one line per step. A line that
-// does not parse (cut short by a crash) goes too.
-Status TruncateMetrics(const std::string& path, int64_t last_step) {
-  if (!FileExists(path)) return Status::Ok();
-  std::string kept;
-  if (last_step >= 0) {
-    MBERT_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
-          j["step"].get<int64_t>() <= last_step)
-        kept += line + "\n";
-    }
-  }
-  return WriteFileAtomic(path, kept);
 }
 
 constexpr int64_t kMaxStateCount = int64_t{1} << 50;
@@ -749,6 +731,7 @@ Status Trainer::Run() {
     log << "step 0 eval loss " << em.loss << " accuracy " << em.accuracy << "\n";
     write_eval(0, em);
   }
+  ProgressLine bar(lead);
   double window_seconds = 0.0, total_seconds = 0.0;
   int64_t window_tokens = 0;
   const int64_t start_step = step_;
@@ -767,22 +750,27 @@ Status Trainer::Run() {
            {"seconds", sm.seconds},
            {"allreduce_seconds", sm.allreduce_seconds},
            {"ranks", comm_->size()}});
+    const double eta = total_seconds / static_cast<double>(step_ - start_step) *
+                       static_cast<double>(cfg_.max_steps - step_);
+    bar.Show(sm.step, cfg_.max_steps, sm.loss, sm.lr,
+             static_cast<double>(sm.tokens) / std::max(sm.seconds, 1e-9), eta);
     if (sm.step % cfg_.log_every == 0 || sm.step == cfg_.max_steps) {
-      const double eta = total_seconds / static_cast<double>(step_ - start_step) *
-                         static_cast<double>(cfg_.max_steps - step_);
-      if (lead)
-        std::fprintf(stderr, "step %lld loss %.4f lr %.3e rows %d tokens/s %.0f eta %.0fs\n",
-                     static_cast<long long>(sm.step), sm.loss, sm.lr, sm.rows,
-                     window_tokens / std::max(window_seconds, 1e-9), eta);
+      char line[160];
+      std::snprintf(line, sizeof line, "step %lld loss %.4f lr %.3e rows %d tokens/s %.0f eta %s",
+                    static_cast<long long>(sm.step), sm.loss, sm.lr, sm.rows,
+                    window_tokens / std::max(window_seconds, 1e-9), FormatDuration(eta).c_str());
+      if (lead) bar.Line(line);
       window_seconds = 0.0;
       window_tokens = 0;
     }
     if (cfg_.eval_every > 0 && (sm.step % cfg_.eval_every == 0 || sm.step == cfg_.max_steps)) {
       MBERT_ASSIGN_OR_RETURN(EvalMetrics em, Evaluate());
-      if (lead)
-        std::fprintf(stderr, "step %lld eval loss %.4f accuracy %.4f (%lld predicted tokens)\n",
-                     static_cast<long long>(sm.step), em.loss, em.accuracy,
-                     static_cast<long long>(em.predicted));
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "step %lld eval loss %.4f accuracy %.4f (%lld predicted tokens)",
+                    static_cast<long long>(sm.step), em.loss, em.accuracy,
+                    static_cast<long long>(em.predicted));
+      if (lead) bar.Line(line);
       write_eval(sm.step, em);
     }
     if ((cfg_.checkpoint_every > 0 && sm.step % cfg_.checkpoint_every == 0) ||
@@ -790,6 +778,7 @@ Status Trainer::Run() {
       MBERT_RETURN_IF_ERROR(SaveCheckpoint());
     }
   }
+  bar.End();
   return Status::Ok();
 }
 

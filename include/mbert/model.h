@@ -51,6 +51,12 @@ struct ModelInfo {
   bool embedding_normalize = false;
   int64_t embedding_dim = 0;
   int32_t mask_token_id = -1;  // -1 without a tokenizer
+  // A ColBERT (PyLate) model: ColbertEmbed gives its token vectors; Embed needs an explicit
+  // pooling (a mean-pooled vector is not ColBERT's output).
+  bool colbert = false;
+  int64_t colbert_dim = 0;              // token vector size (the Dense projection's)
+  int64_t colbert_query_length = 0;     // queries: [MASK]-expanded to exactly this many tokens
+  int64_t colbert_document_length = 0;  // documents: truncated to at most this many
 };
 
 class MBERT_API Model {

@@ -62,13 +62,26 @@ struct EmbedOptions {
   int dims = 0;                         // Matryoshka: keep the first `dims` dimensions (0: all)
 };
 
-// One sentence embedding per input: rows = inputs.size().
+// One sentence embedding per input: rows = inputs.size(). On a ColBERT model only with an
+// explicit options.pooling (of the encoder's hidden states, no projection): its output is
+// ColbertEmbed's.
 MBERT_API Result<Matrix> Embed(Context& ctx, const std::vector<Input>& inputs,
                                const EmbedOptions& options = {});
 
 // The last hidden state of every token of every input (one (tokens, hidden_size) matrix per
 // input): per-token vectors for ColBERT-style retrieval or custom heads.
 MBERT_API Result<std::vector<Matrix>> HiddenStates(Context& ctx, const std::vector<Input>& inputs);
+
+// ColBERT (PyLate) token vectors of a ColBERT model (ModelInfo::colbert), one (tokens, dim)
+// matrix of L2-normalised rows per input, exactly as `mbert finetune --task colbert` encodes in
+// training and dev evaluation (src/model/colbert.h): a query is "[CLS] [Q] text [SEP]"
+// [MASK]-expanded to colbert_query_length rows; a document is "[CLS] [D] text [SEP]" cut to
+// colbert_document_length tokens, its skiplist (punctuation) tokens left out. Texts longer than
+// the role's length are truncated, as PyLate does, and listed in Context::truncated. Inputs must
+// be single texts (no pairs, no ids).
+enum class ColbertRole { kQuery, kDocument };
+MBERT_API Result<std::vector<Matrix>> ColbertEmbed(Context& ctx, const std::vector<Input>& inputs,
+                                                   ColbertRole role);
 
 struct FillMaskOptions {
   int top_k = 5;

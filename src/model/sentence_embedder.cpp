@@ -69,7 +69,9 @@ Result<EmbedPooling> ReadPoolingConfig(const std::string& path) {
   return EmbedPooling::kLastToken;
 }
 
-Result<DenseModule> ReadDense(const std::string& dir) {
+}  // namespace
+
+Result<DenseModule> ReadDenseModule(const std::string& dir) {
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   MBERT_ASSIGN_OR_RETURN(nlohmann::json cfg, ReadJsonFile(cfg_path));
   DenseModule d;
@@ -110,8 +112,6 @@ Result<DenseModule> ReadDense(const std::string& dir) {
   return d;
 }
 
-}  // namespace
-
 Result<SentenceEmbedder> SentenceEmbedder::Load(const std::string& dir, const ModelConfig& c) {
   SentenceEmbedder e;
   const std::string modules = (fs::path(dir) / "modules.json").string();
@@ -145,7 +145,7 @@ Result<SentenceEmbedder> SentenceEmbedder::Load(const std::string& dir, const Mo
       MBERT_ASSIGN_OR_RETURN(e.pooling,
                              ReadPoolingConfig((fs::path(sub) / "config.json").string()));
     } else if (type.ends_with(".Dense")) {
-      MBERT_ASSIGN_OR_RETURN(DenseModule d, ReadDense(sub));
+      MBERT_ASSIGN_OR_RETURN(DenseModule d, ReadDenseModule(sub));
       if (d.weight.dim(1) != width)
         return Status::Error(sub + ": Dense in_features " + std::to_string(d.weight.dim(1)) +
                              " does not match the previous width " + std::to_string(width));

@@ -19,6 +19,10 @@ struct DenseModule {
   bool tanh = false;
 };
 
+// A sentence-transformers Dense module directory: config.json (in_features, out_features, bias,
+// activation_function Identity or Tanh) and model.safetensors (linear.weight, linear.bias).
+Result<DenseModule> ReadDenseModule(const std::string& dir);
+
 class SentenceEmbedder {
  public:
   // Reads the sentence-transformers modules in `dir` if present.

@@ -11,6 +11,11 @@ Result<Matrix> Embed(Context& ctx, const std::vector<Input>& inputs, const Embed
   if (options.dims < 0)
     return Status::Error("dims must be positive (or 0 for all), got " +
                          std::to_string(options.dims));
+  if (m.colbert && !options.pooling)
+    return Status::Error(m.info.path +
+                         " is a ColBERT (PyLate) model: its output is token vectors "
+                         "(ColbertEmbed, `mbert embed --colbert-role`); ask for a pooling "
+                         "explicitly for a pooled vector of its hidden states");
   const SentenceEmbedder& embedder = m.embedder;
   const EmbedPooling pooling = options.pooling.value_or(embedder.pooling);
   const bool normalize = options.normalize || embedder.normalize;

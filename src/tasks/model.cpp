@@ -1,5 +1,7 @@
 // The public Model and Context handles: loading a model directory into an immutable Model, and
 // the per-caller Context around it.
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "core/file_io.h"
@@ -48,7 +50,39 @@ ModelInfo Describe(const std::string& dir, const Model::Impl& m) {
   i.embedding_normalize = m.embedder.normalize;
   i.embedding_dim = m.embedder.output_dim(c.hidden_size);
   i.mask_token_id = m.tokenizer ? m.tokenizer->mask_id() : -1;
+  if (m.colbert) {
+    i.colbert = true;
+    i.colbert_dim = m.colbert->dim();
+    i.colbert_query_length = m.colbert->query_length;
+    i.colbert_document_length = m.colbert->document_length;
+  }
   return i;
+}
+
+// The PyLate module of `dir` and its ids in the model's tokenizer.
+Status LoadColbert(const std::string& dir, Model::Impl* m) {
+  const ModelConfig& c = m->encoder.config();
+  MBERT_ASSIGN_OR_RETURN(ColbertModule col, ColbertModule::Load(dir, c.hidden_size));
+  if (!m->tokenizer)
+    return Status::Error(dir + ": a ColBERT model needs its tokenizer.json (with the \"" +
+                         col.query_prefix + "\" and \"" + col.document_prefix + "\" tokens)");
+  if (std::max(col.query_length, col.document_length) > c.max_position_embeddings)
+    return Status::Error(dir + "/config_sentence_transformers.json: query_length " +
+                         std::to_string(col.query_length) + " or document_length " +
+                         std::to_string(col.document_length) + " exceeds max_position_embeddings " +
+                         std::to_string(c.max_position_embeddings));
+  const ColbertIds ids = ColbertIdsOf(*m->tokenizer, col.query_prefix, col.document_prefix);
+  for (const auto& [id, name] :
+       {std::pair{ids.cls, std::string("[CLS]")}, std::pair{ids.sep, std::string("[SEP]")},
+        std::pair{ids.mask, std::string("[MASK]")}, std::pair{ids.query_prefix, col.query_prefix},
+        std::pair{ids.document_prefix, col.document_prefix}})
+    if (id < 0 || id >= c.vocab_size)
+      return Status::Error(dir + "/tokenizer.json: the ColBERT token \"" + name +
+                           "\" is missing or outside the model's vocabulary");
+  m->colbert_skiplist = ColbertSkiplistIds(*m->tokenizer, col.skiplist_words);
+  m->colbert_ids = ids;
+  m->colbert = std::move(col);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -65,9 +99,19 @@ Result<std::shared_ptr<const Model>> Model::Load(const std::string& name_or_dir,
     MBERT_ASSIGN_OR_RETURN(Tokenizer t, Tokenizer::FromModelDir(dir));
     tokenizer = std::move(t);
   }
-  MBERT_ASSIGN_OR_RETURN(SentenceEmbedder embedder, SentenceEmbedder::Load(dir, encoder.config()));
-  auto impl = std::unique_ptr<Impl>(
-      new Impl{std::move(encoder), std::move(tokenizer), std::move(embedder), ModelInfo{}});
+  MBERT_ASSIGN_OR_RETURN(const bool colbert, ColbertModule::IsColbertDir(dir));
+  SentenceEmbedder embedder;  // a ColBERT model: plain pooling, only when asked for
+  if (!colbert) {
+    MBERT_ASSIGN_OR_RETURN(embedder, SentenceEmbedder::Load(dir, encoder.config()));
+  }
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(encoder),
+                                             std::move(tokenizer),
+                                             std::move(embedder),
+                                             ModelInfo{},
+                                             std::nullopt,
+                                             ColbertIds{},
+                                             {}});
+  if (colbert) MBERT_RETURN_IF_ERROR(LoadColbert(dir, impl.get()));
   impl->info = Describe(dir, *impl);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }

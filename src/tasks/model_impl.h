@@ -4,11 +4,13 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "mbert/context.h"
 #include "mbert/model.h"
 #include "mbert/tokenizer.h"
+#include "model/colbert.h"
 #include "model/encoder.h"
 #include "model/forward_context.h"
 #include "model/sentence_embedder.h"
@@ -20,6 +22,11 @@ struct Model::Impl {
   std::optional<Tokenizer> tokenizer;
   SentenceEmbedder embedder;  // pooling / Dense / Normalize defaults for Embed
   ModelInfo info;
+  // A PyLate ColBERT directory: its projection and lengths, the special ids and the document
+  // skiplist resolved in the tokenizer (ColbertEmbed).
+  std::optional<ColbertModule> colbert;
+  ColbertIds colbert_ids;
+  std::set<int32_t> colbert_skiplist;
 };
 
 struct Context::Impl {

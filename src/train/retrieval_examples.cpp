@@ -51,11 +51,12 @@ Result<std::vector<int32_t>> RetrievalIds(const Tokenizer& tok, const RetrievalF
     MBERT_ASSIGN_OR_RETURN(Encoding e, tok.Encode(text, o));
     return e.ids;
   }
-  EncodeOptions o;
-  o.add_special_tokens = false;
-  MBERT_ASSIGN_OR_RETURN(Encoding e, tok.Encode(text, o));
-  if (query) return ColbertQueryIds(e.ids, f.cls, f.sep, f.query_prefix, f.mask, f.query_length);
-  return ColbertDocumentIds(e.ids, f.cls, f.sep, f.document_prefix, f.max_length);
+  const ColbertIds ids{.cls = f.cls,
+                       .sep = f.sep,
+                       .mask = f.mask,
+                       .query_prefix = f.query_prefix,
+                       .document_prefix = f.document_prefix};
+  return ColbertTextIds(tok, ids, text, query, query ? f.query_length : f.max_length);
 }
 
 Result<RetrievalTrainData> RetrievalTrainFromBeir(const data::BeirDataset& ds,

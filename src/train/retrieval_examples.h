@@ -15,7 +15,7 @@
 // Token ids are what the model sees:
 //   DPR      the tokenizer's [CLS] text [SEP], truncated to max_length (sentence-transformers'
 //            max_seq_length truncation).
-//   ColBERT  PyLate's layout (retrieval_objectives.h ColbertQueryIds / ColbertDocumentIds):
+//   ColBERT  PyLate's layout (model/colbert.h ColbertTextIds):
 //            queries padded with [MASK] to query_length, documents truncated to max_length.
 // Errors name the file and line.
 #pragma once

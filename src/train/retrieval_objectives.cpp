@@ -252,23 +252,4 @@ Result<ObjectiveResult> ColbertObjective::Run(const Encoder& m, const TaskBatch&
   return r;
 }
 
-std::vector<int32_t> ColbertQueryIds(const std::vector<int32_t>& tokens, int32_t cls, int32_t sep,
-                                     int32_t prefix, int32_t mask, int64_t max_length) {
-  std::vector<int32_t> ids = ColbertDocumentIds(tokens, cls, sep, prefix, max_length);
-  ids.resize(static_cast<size_t>(std::max<int64_t>(max_length, 0)), mask);
-  return ids;
-}
-
-std::vector<int32_t> ColbertDocumentIds(const std::vector<int32_t>& tokens, int32_t cls,
-                                        int32_t sep, int32_t prefix, int64_t max_length) {
-  // The tokenizer sees max_seq_length = max_length − 1 ([CLS] … [SEP]); the prefix makes it
-  // max_length.
-  const int64_t keep =
-      std::max<int64_t>(0, std::min<int64_t>(static_cast<int64_t>(tokens.size()), max_length - 3));
-  std::vector<int32_t> ids = {cls, prefix};
-  ids.insert(ids.end(), tokens.begin(), tokens.begin() + keep);
-  ids.push_back(sep);
-  return ids;
-}
-
 }  // namespace mbert

@@ -16,7 +16,7 @@
 //   loss = mean_i (logsumexp_j S_ij − S_{i, i·G}) (temperature 1).
 // PyLate multiplies similarities by the document mask, so a document shorter than the padded
 // document length (or holding a skiplist token) has a slot scoring 0: its max is floored at 0.
-// Queries must be built as PyLate's tokenize() does (ColbertQueryIds / ColbertDocumentIds).
+// Queries must be built as PyLate's tokenize() does (model/colbert.h ColbertTextIds).
 // attend_to_expansion_tokens: only true is reproduced (queries are plain packed sequences);
 // PyLate's default false would need attention that masks the expansion tokens as keys only.
 #pragma once
@@ -25,6 +25,7 @@
 #include <set>
 #include <vector>
 
+#include "model/colbert.h"
 #include "train/objective.h"
 
 namespace mbert {
@@ -68,6 +69,8 @@ class ColbertObjective : public Objective {
   TensorTable* extra_grads() override { return &grads_; }
   // (Q, Q·G) scores of the last Run.
   const std::vector<float>& scores() const { return scores_; }
+  // (N, dim) L2-normalised projected vectors of every token of the last Run's batch.
+  const std::vector<float>& token_vectors() const { return u_; }
   static constexpr const char* kProjection = "projection.weight";
 
  private:
@@ -75,13 +78,5 @@ class ColbertObjective : public Objective {
   TensorTable params_, grads_;
   std::vector<float> v_, u_, norm_, du_, dv_, scores_;
 };
-
-// PyLate's tokenize() layout: [CLS] prefix t1 … [SEP] (the tokenizer's [CLS] … [SEP] with the
-// prefix id inserted at position 1), truncated so the whole fits `max_length`; a query is then
-// padded with [MASK] to exactly max_length (query expansion). `tokens` excludes [CLS]/[SEP].
-std::vector<int32_t> ColbertQueryIds(const std::vector<int32_t>& tokens, int32_t cls, int32_t sep,
-                                     int32_t prefix, int32_t mask, int64_t max_length);
-std::vector<int32_t> ColbertDocumentIds(const std::vector<int32_t>& tokens, int32_t cls,
-                                        int32_t sep, int32_t prefix, int64_t max_length);
 
 }  // namespace mbert

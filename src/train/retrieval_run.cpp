@@ -23,7 +23,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kPunctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";  // string.punctuation
 constexpr const char* kTokenEmbeddings = "model.embeddings.tok_embeddings.weight";
 
 Status CopyFile(const std::string& from, const std::string& to) {
@@ -281,8 +280,6 @@ class RetrievalJob : public FineTuneJob {
                                      {"bias", false},
                                      {"activation_function", "torch.nn.modules.linear.Identity"},
                                      {"use_residual", false}}));
-    std::vector<std::string> skip;
-    for (const char* p = kPunctuation; *p != '\0'; ++p) skip.emplace_back(1, *p);
     st["similarity_fn_name"] = "MaxSim";
     st["model_type"] = "ColBERT";
     st["query_prefix"] = kColbertQueryPrefix;
@@ -290,7 +287,7 @@ class RetrievalJob : public FineTuneJob {
     st["query_length"] = r_.format.query_length;
     st["document_length"] = r_.format.max_length;
     st["attend_to_expansion_tokens"] = true;
-    st["skiplist_words"] = skip;
+    st["skiplist_words"] = ColbertPunctuation();
     st["do_query_expansion"] = true;
     return WriteJson(dir + "/config_sentence_transformers.json", st);
   }
@@ -352,28 +349,17 @@ class RetrievalJob : public FineTuneJob {
   // skiplist tokens; offsets (rows + 1) into the (T, dim) result.
   Status TokenVectors(const Encoder& m, const std::vector<std::vector<int32_t>>& seqs, bool query,
                       int batch_size, std::vector<float>* out, std::vector<int64_t>* offsets) {
-    const int64_t C = m.config().hidden_size, D = r_.colbert_dim;
+    const int64_t C = m.config().hidden_size;
     const Tensor& P = objective_->extra_params()->at(ColbertObjective::kProjection);
+    const std::set<int32_t> none;
     offsets->assign(1, 0);
     return Forward(m, seqs, batch_size, [&](const PackedBatch& b, const auto& part) {
       for (int s = 0; s < b.num_seqs(); ++s) {
         const std::vector<int32_t>& ids = part[static_cast<size_t>(s)];
-        for (int32_t j = 0; j < b.seq_len(s); ++j) {
-          if (!query && skiplist_.count(ids[static_cast<size_t>(j)])) continue;
-          const float* h = hidden_.data() + static_cast<int64_t>(b.seq_begin(s) + j) * C;
-          std::vector<double> v(static_cast<size_t>(D), 0.0);
-          double norm = 0.0;
-          for (int64_t d = 0; d < D; ++d) {
-            double acc = 0.0;
-            for (int64_t k = 0; k < C; ++k) acc += static_cast<double>(P.data()[d * C + k]) * h[k];
-            v[static_cast<size_t>(d)] = acc;
-            norm += acc * acc;
-          }
-          norm = std::max(std::sqrt(norm), 1e-12);
-          for (int64_t d = 0; d < D; ++d)
-            out->push_back(static_cast<float>(v[static_cast<size_t>(d)] / norm));
-        }
-        offsets->push_back(static_cast<int64_t>(out->size()) / D);
+        const int64_t kept =
+            AppendColbertVectors(hidden_.data() + static_cast<int64_t>(b.seq_begin(s)) * C,
+                                 ids.data(), b.seq_len(s), C, P, query ? none : skiplist_, out);
+        offsets->push_back(offsets->back() + kept);
       }
     });
   }
@@ -397,13 +383,14 @@ Result<RetrievalFormat> ColbertFormat(const Tokenizer& tok, int64_t query_length
   f.task = RetrievalTask::kColbert;
   f.query_length = query_length;
   f.max_length = document_length;
-  f.cls = tok.TokenToId("[CLS]");
-  f.sep = tok.TokenToId("[SEP]");
-  f.mask = tok.TokenToId("[MASK]");
+  const ColbertIds ids = ColbertIdsOf(tok, kColbertQueryPrefix, kColbertDocumentPrefix);
+  f.cls = ids.cls;
+  f.sep = ids.sep;
+  f.mask = ids.mask;
   if (f.cls < 0 || f.sep < 0 || f.mask < 0)
     return Status::Error("ColBERT needs a tokenizer with [CLS], [SEP] and [MASK] tokens");
-  f.query_prefix = tok.TokenToId(kColbertQueryPrefix);
-  f.document_prefix = tok.TokenToId(kColbertDocumentPrefix);
+  f.query_prefix = ids.query_prefix;
+  f.document_prefix = ids.document_prefix;
   const int32_t next = static_cast<int32_t>(tok.vocab_size());
   if (f.query_prefix < 0) f.query_prefix = next;
   if (f.document_prefix < 0) f.document_prefix = f.query_prefix == next ? next + 1 : next;
@@ -419,12 +406,7 @@ Result<FineTuneRunResult> RunRetrievalFineTune(const FineTuneRunOptions& options
   RetrievalJob job(retrieval, train, dev, options.model_dir);
   if (retrieval.format.task == RetrievalTask::kColbert) {
     MBERT_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromModelDir(options.model_dir));
-    std::set<int32_t> skip;
-    for (const char* p = kPunctuation; *p != '\0'; ++p) {
-      const int32_t id = tok.TokenToId(std::string(1, *p));
-      if (id >= 0) skip.insert(id);
-    }
-    job.set_skiplist(std::move(skip));
+    job.set_skiplist(ColbertSkiplistIds(tok, ColbertPunctuation()));
   }
   return RunFineTuneJob(options, job);
 }

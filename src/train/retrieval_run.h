@@ -27,6 +27,7 @@
 
 #include "mbert/status.h"
 #include "mbert/tokenizer.h"
+#include "model/colbert.h"
 #include "train/finetune_run.h"
 #include "train/retrieval_examples.h"
 
@@ -37,10 +38,6 @@ struct RetrievalRunOptions {
   float dpr_scale = 20.0f;
   int64_t colbert_dim = 128;
 };
-
-// PyLate's prefix strings.
-inline constexpr const char* kColbertQueryPrefix = "[Q] ";
-inline constexpr const char* kColbertDocumentPrefix = "[D] ";
 
 // The ColBERT ids for a model whose tokenizer is `tok`: [CLS]/[SEP]/[MASK], and "[Q] "/"[D] " —
 // the tokenizer's own when it has them (a PyLate model), else the next two ids after its

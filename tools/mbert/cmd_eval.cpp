@@ -7,7 +7,8 @@
 // GLUE: the model's predictions (ClassifySequences; a regression head's single logit for STS-B)
 // against the split's labels, with the task's metrics (accuracy, F1 + accuracy for MRPC, Matthews
 // for CoLA, Pearson + Spearman for STS-B). BEIR: exact search over the whole corpus (documents
-// as "title text"), cosine between Embed() vectors or BM25, then nDCG@10, MRR@10, Recall@100.
+// as "title text"), cosine between Embed() vectors (MaxSim between ColbertEmbed() token vectors
+// for a ColBERT model) or BM25, then nDCG@10, MRR@10, Recall@100.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -113,6 +114,51 @@ Result<nlohmann::json> RunGlue(const EvalOptions& o) {
   return out;
 }
 
+// ColBERT: every query's token vectors against every document's by MaxSim, top 100.
+Result<std::vector<std::vector<eval::Hit>>> MaxSimSearch(Context& ctx,
+                                                         const std::vector<std::string>& queries,
+                                                         const std::vector<std::string>& docs,
+                                                         int64_t chunk) {
+  auto encode = [&](const std::vector<std::string>& texts, ColbertRole role,
+                    std::vector<float>* values, std::vector<int64_t>* offsets) -> Status {
+    offsets->assign(1, 0);
+    for (size_t b = 0; b < texts.size(); b += static_cast<size_t>(chunk)) {
+      std::vector<Input> in;
+      for (size_t i = b; i < std::min(texts.size(), b + static_cast<size_t>(chunk)); ++i)
+        in.push_back(Input::Text(texts[i]));
+      MBERT_ASSIGN_OR_RETURN(std::vector<Matrix> m, ColbertEmbed(ctx, in, role));
+      for (const Matrix& x : m) {
+        values->insert(values->end(), x.values.begin(), x.values.end());
+        offsets->push_back(offsets->back() + x.rows);
+      }
+    }
+    return Status::Ok();
+  };
+  std::vector<float> qv, dv;
+  std::vector<int64_t> qoff, doff;
+  MBERT_RETURN_IF_ERROR(encode(queries, ColbertRole::kQuery, &qv, &qoff));
+  MBERT_RETURN_IF_ERROR(encode(docs, ColbertRole::kDocument, &dv, &doff));
+  const int64_t dim = ctx.model().info().colbert_dim;
+  std::vector<std::vector<eval::Hit>> hits;
+  for (size_t i = 0; i < queries.size(); ++i)
+    hits.push_back(eval::MaxSimTopK(qv.data() + qoff[i] * dim, qoff[i + 1] - qoff[i], dv.data(),
+                                    doff, dim, 100));
+  return hits;
+}
+
+// The metrics of `hits` against the qrels, into `out`.
+Result<nlohmann::json> Finish(const data::BeirDataset& ds,
+                              const std::vector<std::vector<eval::Hit>>& hits,
+                              const std::vector<std::string>& query_ids,
+                              const std::vector<std::string>& doc_ids, nlohmann::json out) {
+  const eval::RunScores s = eval::EvaluateRun(ds.qrels, eval::AsRun(hits, query_ids, doc_ids));
+  out["metrics"] = {{"ndcg@10", s.mean.ndcg10},
+                    {"mrr@10", s.mean.mrr10},
+                    {"recall@100", s.mean.recall100},
+                    {"queries_evaluated", s.per_query.size()}};
+  return out;
+}
+
 Result<nlohmann::json> RunBeir(const EvalOptions& o) {
   MBERT_ASSIGN_OR_RETURN(data::BeirDataset ds, data::ReadBeir(o.data, o.split));
   std::vector<std::string> doc_texts, doc_ids, query_ids;
@@ -134,6 +180,14 @@ Result<nlohmann::json> RunBeir(const EvalOptions& o) {
     out["bm25"] = {{"k1", 0.9}, {"b", 0.4}, {"tokens", "lowercase word split"}};
   } else if (o.retriever == "dense") {
     MBERT_ASSIGN_OR_RETURN(Context ctx, LoadContext(o.model));
+    std::vector<std::string> qtexts;
+    for (const data::BeirQuery& q : ds.queries) qtexts.push_back(q.text);
+    out["model"] = o.model.model_dir;
+    if (ctx.model().info().colbert) {
+      MBERT_ASSIGN_OR_RETURN(hits, MaxSimSearch(ctx, qtexts, doc_texts, o.chunk));
+      out["similarity"] = "MaxSim";
+      return Finish(ds, hits, query_ids, doc_ids, std::move(out));
+    }
     auto embed = [&](const std::vector<std::string>& texts) -> Result<Matrix> {
       Matrix m;
       for (size_t b = 0; b < texts.size(); b += static_cast<size_t>(o.chunk)) {
@@ -148,21 +202,13 @@ Result<nlohmann::json> RunBeir(const EvalOptions& o) {
       return m;
     };
     MBERT_ASSIGN_OR_RETURN(Matrix docs, embed(doc_texts));
-    std::vector<std::string> qtexts;
-    for (const data::BeirQuery& q : ds.queries) qtexts.push_back(q.text);
     MBERT_ASSIGN_OR_RETURN(Matrix queries, embed(qtexts));
     hits = eval::DenseTopK(queries.values.data(), queries.rows, docs.values.data(), docs.rows,
                            docs.dim, 100, eval::Similarity::kCosine);
-    out["model"] = o.model.model_dir;
   } else {
     return Status::Error("--retriever '" + o.retriever + "': expected dense or bm25");
   }
-  const eval::RunScores s = eval::EvaluateRun(ds.qrels, eval::AsRun(hits, query_ids, doc_ids));
-  out["metrics"] = {{"ndcg@10", s.mean.ndcg10},
-                    {"mrr@10", s.mean.mrr10},
-                    {"recall@100", s.mean.recall100},
-                    {"queries_evaluated", s.per_query.size()}};
-  return out;
+  return Finish(ds, hits, query_ids, doc_ids, std::move(out));
 }
 
 }  // namespace

@@ -103,10 +103,6 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
   c.corpus_dir = Resolve(base, c.corpus_dir);
   MBERT_RETURN_IF_ERROR(data.String("mixture", &c.mixture_path));
   c.mixture_path = Resolve(base, c.mixture_path);
-  if (c.data.files.empty() == c.corpus_dir.empty())
-    return data.Error("train",
-                      "give exactly one of data.train (text/JSONL files) or data.corpus "
-                      "(a directory written by `mbert data prepare`)");
   if (!c.mixture_path.empty() && c.corpus_dir.empty())
     return data.Error("mixture", "applies to data.corpus only");
   MBERT_RETURN_IF_ERROR(data.String("split", &c.data.split));
@@ -172,6 +168,11 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& orig
   MBERT_RETURN_IF_ERROR(f.Int("checkpoint_every", &c.checkpoint_every, 0, kMaxCount));
   MBERT_RETURN_IF_ERROR(f.Int("threads", &c.threads, 0, MaxThreads()));
   MBERT_RETURN_IF_ERROR(f.Bool("allow_data_change", &c.allow_data_change));
+  // After every field's own check, so an error names the first bad field as before.
+  if (c.data.files.empty() == c.corpus_dir.empty())
+    return data.Error("train",
+                      "or data.corpus is required, and not both: data.train lists text/JSONL "
+                      "files, data.corpus is a directory written by `mbert data prepare`");
   // Checked again here for a config built in code rather than parsed.
   MBERT_RETURN_IF_ERROR(c.Validate(origin));
   return c;

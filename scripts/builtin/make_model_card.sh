@@ -81,7 +81,8 @@ for s in "${sources[@]}"; do
   while IFS= read -r passage; do
     mapfile -t cands < <(jq -r --argjson k "$skip_words" --arg re "^[A-Za-z]{$min_letters,}\$" \
       '[.text | splits("\\s+") | select(length > 0)] as $w
-      | range($k; $w | length) | select($w[.] | test($re)) | "\(.) \($w[.])"' <<< "$passage")
+      | limit(64; range($k; $w | length) | select($w[.] | test($re))) | "\(.) \($w[.])"' \
+      <<< "$passage")
     [[ ${#cands[@]} -gt 0 ]] || continue
     words=()
     for c in "${cands[@]}"; do words+=(" ${c#* }"); done
@@ -203,7 +204,7 @@ esc='def cell: gsub("\\\\"; "\\\\") | gsub("&"; "&amp;") | gsub("<"; "&lt;") | g
       --argjson conf "$(cat "$c")" --argjson tt "$train_tokens" \
       --argjson theta "$(jq .global_rope_theta "${final[n]}/config.json")" '
       [.[] | select(has("loss"))] as $s | ($s | last) as $l
-      | "| \($n) | `\($cfg)` | \($start) | \($conf.data.max_seq_len) / \($conf.row_tokens) × \($conf.rows) | \($l.step) | \($l.tokens_seen) | \($l.tokens_seen / $tt * 100 | round / 100) | \($theta) | \([$s[].seconds] | add | round) s |"' \
+      | "| \($n) | `\($cfg)` | \($start) | \($conf.data.max_seq_len) / \($conf.row_tokens) × \($conf.rows) | \($l.step) | \($l.tokens_seen) | \($l.tokens_seen / $tt * 1000 | round / 1000) | \($theta) | \([$s[].seconds] | add | round) s |"' \
       "${run[n]}/metrics.jsonl"
   done
   echo
@@ -237,7 +238,7 @@ esc='def cell: gsub("\\\\"; "\\\\") | gsub("&"; "&amp;") | gsub("<"; "&lt;") | g
   echo "|---|---|---|---|---:|"
   jq -r "$esc"'
     if .word == null then "| \(.source) | no maskable word in the first passages | | | |"
-    else "| \(.source) (val \(.index)) | \(.text | cell) | **\(.word | cell)** | \([.top5[] | "\(.token_str | word | cell) (\(.score * 1000 | round / 1000))"] | join(", ")) | \(.word as $w | [.top5[].token_str | word] | index($w) | if . == null then "not in top 5" else . + 1 | tostring end) |" end' \
+    else "| \(.source) (val \(.index)) | \(.text | cell) | **\(.word | cell)** | \([.top5[] | "\(.token_str | word | cell) (\(.score * 10000 | round / 10000))"] | join(", ")) | \(.word as $w | [.top5[].token_str | word] | index($w) | if . == null then "not in top 5" else . + 1 | tostring end) |" end' \
     "$out/fill-mask.jsonl"
   echo
   echo "## Training curves"

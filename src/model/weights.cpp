@@ -191,7 +191,11 @@ Status LoadWeightsBf16(const std::string& dir, const ModelConfig& c, TensorTable
       });
 }
 
-Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params) {
+Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params,
+                   DType dtype) {
+  if (dtype != DType::kF32 && dtype != DType::kBF16)
+    return Status::Error("SaveWeights: cannot write " + std::string(DTypeName(dtype)) +
+                         " weights (F32 or BF16)");
   std::vector<TensorToWrite> out;
   std::vector<std::string> names;
   for (const ParamSpec& spec : ExpectedParams(c)) {
@@ -199,7 +203,7 @@ Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTab
     if (it == params.end()) return Status::Error("SaveWeights: missing parameter " + spec.name);
     std::string key = spec.name;
     if (c.architecture == Architecture::kModel && key.rfind("model.", 0) == 0) key = key.substr(6);
-    out.push_back({key, &it->second, DType::kF32});
+    out.push_back({key, &it->second, dtype});
   }
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -7,9 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
-#include "model/config.h"
 #include "mbert/status.h"
+#include "model/config.h"
 
 namespace mbert {
 
@@ -34,7 +35,9 @@ Status LoadWeightsBf16(const std::string& dir, const ModelConfig& c, TensorTable
                        Bf16Table* bf16);
 
 // Saves `params` as `dir/model.safetensors` (atomic) with HF key names for c.architecture
-// (ModernBertModel checkpoints drop the `model.` prefix, as transformers does).
-Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params);
+// (ModernBertModel checkpoints drop the `model.` prefix, as transformers does), every tensor in
+// `dtype`: F32 (exact) or BF16 (rounded to nearest even, as torch's .to(torch.bfloat16)).
+Status SaveWeights(const std::string& dir, const ModelConfig& c, const TensorTable& params,
+                   DType dtype = DType::kF32);
 
 }  // namespace mbert

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/dtype.h"
 #include "core/file_io.h"
 #include "model/encoder.h"
 #include "model/weights.h"
@@ -55,6 +56,28 @@ TEST(LoadErrors, SaveThenLoadRoundTrips) {
   EXPECT_EQ(m->num_parameters(), 50 * 16 + 16 +
                                      (3 * 16 * 16 + 16 * 16 + 16 + 10 * 16 + 16 * 5) * 2 + 16 +
                                      16 * 16 + 16 + 50 + 16);
+}
+
+TEST(LoadErrors, SavesInBf16OrF32Only) {
+  ModelConfig c = TinyConfig();
+  const TensorTable params = TinyParams(c);
+  const std::string dir = (fs::temp_directory_path() / "mbert_load_bf16").string();
+  fs::remove_all(dir);
+  ASSERT_TRUE(SaveWeights(dir, c, params, DType::kBF16).ok());
+  auto loaded = LoadWeights(dir, c);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  int64_t changed = 0;
+  for (const auto& [name, x] : params) {
+    const Tensor& y = loaded->at(name);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      ASSERT_EQ(y.data()[i], Bf16ToFloat(FloatToBf16(x.data()[i]))) << name << "[" << i << "]";
+      changed += y.data()[i] != x.data()[i];
+    }
+  }
+  EXPECT_GT(changed, 100);
+  const Status f16 = SaveWeights(dir, c, params, DType::kF16);
+  ASSERT_FALSE(f16.ok());
+  EXPECT_NE(f16.message().find("F16"), std::string::npos) << f16.message();
 }
 
 TEST(LoadErrors, MissingDirectoryAndFiles) {

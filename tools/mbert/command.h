@@ -26,5 +26,6 @@ Subcommand AddEvalCommand(CLI::App& root);
 Subcommand AddFinetuneCommand(CLI::App& root);
 Subcommand AddDataCommand(CLI::App& root);
 Subcommand AddPlotCommand(CLI::App& root);
+Subcommand AddConvertCommand(CLI::App& root);
 
 }  // namespace mbert::cli

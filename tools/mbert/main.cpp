@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       mbert::cli::AddModelsCommand(app),   mbert::cli::AddServeCommand(app),
       mbert::cli::AddEvalCommand(app),     mbert::cli::AddFinetuneCommand(app),
       mbert::cli::AddDataCommand(app),     mbert::cli::AddPlotCommand(app),
+      mbert::cli::AddConvertCommand(app),
   };
   CLI11_PARSE(app, argc, argv);
   // Checked here rather than by a CLI11 validator so the message gives the allowed range and why;

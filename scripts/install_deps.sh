@@ -7,7 +7,7 @@ set -euo pipefail
 # runtime; it is only a Recommends of libdnnl-dev, which --no-install-recommends skips.
 pkgs=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev
       libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev liblzma-dev xz-utils clang
-      libclang-rt-14-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libopenmpi-dev openmpi-bin
+      libclang-rt-14-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libopenmpi-dev openmpi-bin jq
       "$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -124,9 +124,8 @@ Result<BeirDataset> ReadBeir(const std::string& dir, const std::string& split) {
                            ": query '" + qid + "' is not in " + queries_path);
     for (const auto& [did, score] : rels)
       if (!docs.count(did))
-        return Status::Error(qrels_path + ":" + std::to_string(lines[qid][did]) +
-                             ": document '" + did + "' (query '" + qid + "') is not in " +
-                             corpus_path);
+        return Status::Error(qrels_path + ":" + std::to_string(lines[qid][did]) + ": document '" +
+                             did + "' (query '" + qid + "') is not in " + corpus_path);
   }
   return ds;
 }

@@ -25,9 +25,9 @@ struct TrainConfig {
   // With model: a smaller checkpoint whose weights are centre-tiled into the fresh model
   // (reference §5.7, base -> large), after Megatron init of what has no source.
   std::string tile_from;
-  TextDatasetOptions data;      // text files (data.train), or:
-  std::string corpus_dir;       // data.corpus: a prepared corpus directory (docs/data.md)
-  std::string mixture_path;     // data.mixture: its mixture file; empty = every source, weight 1
+  TextDatasetOptions data;   // text files (data.train), or:
+  std::string corpus_dir;    // data.corpus: a prepared corpus directory (docs/data.md)
+  std::string mixture_path;  // data.mixture: its mixture file; empty = every source, weight 1
   uint64_t seed = 17;
   double mlm_probability = 0.30;
   int64_t row_tokens = 1024;        // tokens per packed row (one micro-batch)

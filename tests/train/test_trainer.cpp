@@ -8,16 +8,14 @@
 
 #include "core/safetensors.h"
 #include "train/trainer.h"
+#include "train_test_util.h"
 
 namespace mbert {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string SharedDir() {
-  const char* d = std::getenv("MBERT_SHARED_DIR");
-  return fs::absolute(d ? d : "../shared").lexically_normal().string();
-}
+using train_testing::ReadPrefix;
+using train_testing::SharedDir;
 
 TrainConfig TinyConfig(const std::string& out, int64_t steps) {
   const std::string dir = (fs::temp_directory_path() / "mbert_trainer_corpus").string();

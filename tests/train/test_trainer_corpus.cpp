@@ -11,25 +11,15 @@
 
 #include "corpus/prepare.h"
 #include "train/trainer.h"
+#include "train_test_util.h"
 
 namespace mbert {
 namespace {
 
 namespace fs = std::filesystem;
+using train_testing::ReadPrefix;
+using train_testing::SharedDir;
 using json = nlohmann::json;
-
-std::string SharedDir() {
-  const char* d = std::getenv("MBERT_SHARED_DIR");
-  return fs::absolute(d ? d : "../shared").lexically_normal().string();
-}
-
-std::string ReadPrefix(const std::string& path, size_t bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s(bytes, '\0');
-  in.read(s.data(), static_cast<std::streamsize>(bytes));
-  s.resize(static_cast<size_t>(in.gcount()));
-  return s;
-}
 
 void Write(const fs::path& p, const std::string& s) {
   fs::create_directories(p.parent_path());
